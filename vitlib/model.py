@@ -1,0 +1,136 @@
+"""The whole Vision Transformer (notebook 06).
+
+Parameter names are timm's (``patch_embed.proj``, ``cls_token``,
+``pos_embed``, ``blocks.i.*``, ``norm``, ``head``), so a timm
+``VisionTransformer`` state dict loads with ``strict=True``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, replace
+
+import torch
+from torch import nn
+
+from .embedding import PatchEmbedding, learned_pos_embed, prepend_cls_token, sincos_pos_embed_2d
+from .encoder import Block
+
+__all__ = ["PRESETS", "ViT", "ViTConfig"]
+
+
+@dataclass(frozen=True)
+class ViTConfig:
+    """Everything that fixes a ViT's shapes. ``image_size`` is an int or (H, W)."""
+
+    image_size: int | tuple[int, int] = 224
+    patch_size: int = 16
+    in_chans: int = 3
+    num_classes: int = 1000
+    embed_dim: int = 768
+    depth: int = 12
+    num_heads: int = 12
+    mlp_ratio: float = 4.0
+    qkv_bias: bool = True
+    pos_embed: str = "learned"  # "learned" (a parameter) or "sincos" (a fixed buffer)
+    pool: str = "token"  # "token": read [CLS]; "mean": average the patch tokens
+    eps: float = 1e-6
+
+
+PRESETS: dict[str, ViTConfig] = {
+    # Sized for the scikit-learn digits (1 x 8 x 8): 16 patches of 2 x 2.
+    "digits": ViTConfig(
+        image_size=8, patch_size=2, in_chans=1, num_classes=10, embed_dim=64, depth=4, num_heads=4, mlp_ratio=2.0
+    ),
+    # The standard sizes at 224 px with 16 px patches (timm's vit_*_patch16_224).
+    "vit_tiny_patch16_224": ViTConfig(embed_dim=192, depth=12, num_heads=3),
+    "vit_small_patch16_224": ViTConfig(embed_dim=384, depth=12, num_heads=6),
+    "vit_base_patch16_224": ViTConfig(embed_dim=768, depth=12, num_heads=12),
+}
+
+
+class ViT(nn.Module):
+    """Vision Transformer: ``(B, C, H, W) -> logits (B, num_classes)``.
+
+    Build with a config, a preset name, or keywords::
+
+        ViT(ViTConfig(embed_dim=192, depth=12, num_heads=3))
+        ViT.from_preset("digits", depth=2)
+        ViT(image_size=32, patch_size=4, num_classes=10, embed_dim=64, depth=2, num_heads=2)
+    """
+
+    def __init__(self, config: ViTConfig | None = None, /, **overrides):
+        super().__init__()
+        config = replace(config or ViTConfig(), **overrides)
+        if config.pos_embed not in ("learned", "sincos"):
+            raise ValueError(f"pos_embed must be 'learned' or 'sincos'; got {config.pos_embed!r}.")
+        if config.pool not in ("token", "mean"):
+            raise ValueError(f"pool must be 'token' or 'mean'; got {config.pool!r}.")
+        self.config = config
+        d = config.embed_dim
+        self.patch_embed = PatchEmbedding(
+            image_size=config.image_size, patch_size=config.patch_size, in_chans=config.in_chans, embed_dim=d
+        )
+        num_tokens = self.patch_embed.num_patches + 1
+        self.cls_token = nn.Parameter(torch.zeros(1, 1, d))
+        if config.pos_embed == "learned":
+            self.pos_embed = nn.Parameter(learned_pos_embed(num_tokens, d))
+        else:
+            self.register_buffer("pos_embed", sincos_pos_embed_2d(self.patch_embed.grid_size, d))
+        self.blocks = nn.Sequential(
+            *(
+                Block(d, num_heads=config.num_heads, mlp_ratio=config.mlp_ratio, qkv_bias=config.qkv_bias, eps=config.eps)
+                for _ in range(config.depth)
+            )
+        )
+        self.norm = nn.LayerNorm(d, eps=config.eps)
+        self.head = nn.Linear(d, config.num_classes) if config.num_classes else nn.Identity()
+        self.reset_parameters()
+
+    @classmethod
+    def from_preset(cls, name: str, **overrides) -> ViT:
+        """A model from :data:`PRESETS`, with any field overridden."""
+        if name not in PRESETS:
+            raise ValueError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}.")
+        return cls(PRESETS[name], **overrides)
+
+    def reset_parameters(self) -> None:
+        """timm's init: trunc-normal(0.02) Linear weights, zero biases, [CLS] ~ N(0, 1e-6)."""
+        for module in self.modules():
+            if isinstance(module, nn.Linear):
+                nn.init.trunc_normal_(module.weight, std=0.02)
+                nn.init.zeros_(module.bias)
+        nn.init.normal_(self.cls_token, std=1e-6)
+        if isinstance(self.pos_embed, nn.Parameter):
+            with torch.no_grad():
+                self.pos_embed.copy_(learned_pos_embed(self.pos_embed.shape[1], self.config.embed_dim))
+
+    def embed(self, images: torch.Tensor) -> torch.Tensor:
+        """Patches, [CLS] in front, then positions: ``(B, C, H, W) -> (B, N+1, D)``."""
+        tokens = self.patch_embed(images)
+        tokens = prepend_cls_token(tokens, self.cls_token)
+        return tokens + self.pos_embed
+
+    def forward_features(self, images: torch.Tensor) -> torch.Tensor:
+        """The encoder's output tokens after the final norm: ``(B, C, H, W) -> (B, N+1, D)``."""
+        return self.norm(self.blocks(self.embed(images)))
+
+    def pool(self, tokens: torch.Tensor) -> torch.Tensor:
+        """``(B, N+1, D) -> (B, D)``: the [CLS] token, or the mean of the patch tokens."""
+        return tokens[:, 0] if self.config.pool == "token" else tokens[:, 1:].mean(dim=1)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        """``(B, C, H, W) -> (B, num_classes)``."""
+        return self.head(self.pool(self.forward_features(images)))
+
+    def forward_with_attention(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Logits and every layer's attention: ``-> (B, classes), (depth, B, heads, N+1, N+1)``."""
+        x = self.embed(images)
+        maps = []
+        for block in self.blocks:
+            x, weights = block.forward_with_attention(x)
+            maps.append(weights)
+        logits = self.head(self.pool(self.norm(x)))
+        return logits, torch.stack(maps)
+
+    def extra_repr(self) -> str:
+        return ", ".join(f"{k}={v}" for k, v in asdict(self.config).items())
