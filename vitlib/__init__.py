@@ -8,7 +8,9 @@ train (06), vae (07), hub (08); data, viz and widgets serve them all.
 from .attention import Attention, scaled_dot_product_attention
 from .embedding import (
     PatchEmbedding,
+    add_pos_embed,
     learned_pos_embed,
+    position_similarity,
     prepend_cls_token,
     resize_pos_embed,
     sincos_pos_embed_2d,
@@ -16,6 +18,7 @@ from .embedding import (
 from .encoder import Block, Mlp
 from .model import PRESETS, ViT, ViTConfig
 from .patches import grid_size, patchify, unpatchify, valid_patch_sizes
+from .vae import ViTVAE
 
 __version__ = "0.1.0"
 
@@ -27,9 +30,12 @@ __all__ = [
     "PatchEmbedding",
     "ViT",
     "ViTConfig",
+    "ViTVAE",
+    "add_pos_embed",
     "grid_size",
     "learned_pos_embed",
     "patchify",
+    "position_similarity",
     "prepend_cls_token",
     "resize_pos_embed",
     "scaled_dot_product_attention",

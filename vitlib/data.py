@@ -6,7 +6,9 @@
 
 from __future__ import annotations
 
+import importlib.util
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -14,9 +16,28 @@ import torch.nn.functional as F
 
 from .patches import _pair
 
-__all__ = ["PHOTOS", "Digits", "load_digits", "load_photo"]
+__all__ = ["PHOTOS", "Digits", "Shapes", "load_digits", "load_photo", "make_shapes"]
 
 PHOTOS = ("china", "flower")
+
+
+def _read_sample_image(filename: str) -> np.ndarray:
+    """scikit-learn's sample photo as an ``(H, W, 3)`` uint8 array.
+
+    Read straight from scikit-learn's folder with Pillow: the same pixels as
+    ``sklearn.datasets.load_sample_image``, without the 1.5 s import of
+    ``sklearn.datasets``.
+    """
+    spec = importlib.util.find_spec("sklearn")
+    path = Path(spec.origin).parent / "datasets" / "images" / filename if spec and spec.origin else None
+    if path is None or not path.is_file():  # an unusual install: let scikit-learn find it
+        from sklearn.datasets import load_sample_image
+
+        return np.array(load_sample_image(filename))
+    from PIL import Image
+
+    with Image.open(path) as photo:
+        return np.array(photo.convert("RGB"))  # a writable copy
 
 
 def load_photo(name: str = "china", size=None) -> torch.Tensor:
@@ -25,12 +46,10 @@ def load_photo(name: str = "china", size=None) -> torch.Tensor:
     ``size`` (an int or (H, W)) center-crops the photo to that aspect ratio
     and resizes it (bilinear, antialiased); ``None`` keeps 427 x 640.
     """
-    from sklearn.datasets import load_sample_image
-
-    key = name.removesuffix(".jpg")
+    key = name.removesuffix(".jpg") if isinstance(name, str) else name
     if key not in PHOTOS:
         raise ValueError(f"unknown photo {name!r}; choose one of {list(PHOTOS)}.")
-    image = torch.from_numpy(np.array(load_sample_image(f"{key}.jpg")))  # a writable copy
+    image = torch.from_numpy(_read_sample_image(f"{key}.jpg"))
     image = image.permute(2, 0, 1).float() / 255.0  # (H, W, 3) uint8 -> (3, H, W) float
     if size is None:
         return image
@@ -70,3 +89,63 @@ def load_digits(*, test_fraction: float = 0.2, seed: int = 0) -> Digits:
     idx = np.arange(len(y))
     train, test = train_test_split(idx, test_size=test_fraction, random_state=seed, stratify=bunch.target)
     return Digits(x[train], y[train], x[test], y[test])
+
+
+@dataclass(frozen=True)
+class Shapes:
+    """A dense-prediction task: which patches of an image hold part of a shape.
+
+    ``images`` ``(n, 1, H, W)`` floats in [0, 1] (bright squares and discs on
+    a noisy dark background); ``masks`` ``(n, H, W)`` bool, True on shape
+    pixels; ``patch_labels`` ``(n, N)`` int64, 1 for a patch holding at least
+    one shape pixel, in token order (row by row, like :func:`vitlib.patchify`).
+    """
+
+    images: torch.Tensor
+    masks: torch.Tensor
+    patch_labels: torch.Tensor
+    patch_size: int
+
+
+def make_shapes(
+    n: int = 1024,
+    *,
+    image_size: int = 32,
+    patch_size: int = 4,
+    max_shapes: int = 3,
+    noise: float = 0.08,
+    seed: int = 0,
+) -> Shapes:
+    """``n`` seeded images with 1 to ``max_shapes`` squares and discs at random places, and per-patch labels.
+
+    A label per patch (not per image) is what segmentation-like tasks ask of a
+    ViT: keep every patch token and classify each one.
+    """
+    from .patches import grid_size, patchify
+
+    if isinstance(n, bool) or not isinstance(n, int) or n <= 0:
+        raise ValueError(f"n must be a positive int; got {n!r}.")
+    if isinstance(max_shapes, bool) or not isinstance(max_shapes, int) or max_shapes < 1:
+        raise ValueError(f"max_shapes must be an int >= 1; got {max_shapes!r}.")
+    h, w = _pair(image_size, "image_size")
+    grid_size((h, w), patch_size)  # raises if patch_size does not tile the image
+    if min(h, w) < 8:
+        raise ValueError(f"image_size must be at least 8 pixels a side to hold a shape; got {(h, w)}.")
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[0:h, 0:w]
+    images = np.clip(0.1 + noise * rng.standard_normal((n, h, w)), 0.0, 1.0).astype(np.float32)
+    masks = np.zeros((n, h, w), dtype=bool)
+    small = min(h, w)
+    for i in range(n):
+        for _ in range(rng.integers(1, max_shapes + 1)):
+            size = int(rng.integers(max(2, small // 10), max(3, small // 4) + 1))
+            cy, cx = rng.integers(0, h), rng.integers(0, w)
+            if rng.random() < 0.5:  # a square of side `size`
+                shape = (abs(yy - cy) <= size // 2) & (abs(xx - cx) <= size // 2)
+            else:  # a disc of diameter about `size`
+                shape = (yy - cy) ** 2 + (xx - cx) ** 2 <= (size / 2 + 0.3) ** 2
+            masks[i] |= shape
+            images[i][shape] = rng.uniform(0.6, 1.0)
+    masks_t = torch.from_numpy(masks)
+    covered = patchify(masks_t[:, None].float(), patch_size).amax(dim=-1)  # (n, N): any shape pixel
+    return Shapes(torch.from_numpy(images)[:, None], masks_t, covered.long(), patch_size)

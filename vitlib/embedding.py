@@ -16,11 +16,23 @@ from .patches import _pair, grid_size, patchify
 
 __all__ = [
     "PatchEmbedding",
+    "add_pos_embed",
     "learned_pos_embed",
+    "position_similarity",
     "prepend_cls_token",
     "resize_pos_embed",
     "sincos_pos_embed_2d",
 ]
+
+INTERPOLATIONS = ("nearest", "bilinear", "bicubic")
+
+
+def _positive_int(value, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be a positive int; got {value!r} of type {type(value).__name__}.")
+    if value <= 0:
+        raise ValueError(f"{name} must be a positive int; got {value}.")
+    return value
 
 
 class PatchEmbedding(nn.Module):
@@ -35,11 +47,35 @@ class PatchEmbedding(nn.Module):
         super().__init__()
         self.image_size = _pair(image_size, "image_size")
         self.patch_size = patch_size
-        self.grid_size = grid_size(self.image_size, patch_size)
+        self.grid_size = grid_size(self.image_size, patch_size)  # raises if patch_size does not divide the image
         self.num_patches = self.grid_size[0] * self.grid_size[1]
+        in_chans = _positive_int(in_chans, "in_chans")
+        embed_dim = _positive_int(embed_dim, "embed_dim")
         self.proj = nn.Conv2d(in_chans, embed_dim, kernel_size=patch_size, stride=patch_size)
 
+    @property
+    def linear_weight(self) -> torch.Tensor:
+        """The conv weight as a linear map's weight: ``(D, C, P, P) -> (D, C*P*P)``.
+
+        A ``view``, not a copy: it shares memory with ``proj.weight``. Row ``d``
+        read in (C, P, P) order is the filter that makes embedding dimension ``d``.
+        (If the weight is not contiguous, e.g. after ``.to(memory_format=torch.channels_last)``,
+        a view is impossible and this is a copy with the same numbers.)
+        """
+        weight = self.proj.weight
+        flat = (weight.shape[0], -1)
+        return weight.view(flat) if weight.is_contiguous() else weight.reshape(flat)
+
+    def extra_repr(self) -> str:
+        return f"image_size={self.image_size}, patch_size={self.patch_size}, grid_size={self.grid_size}"
+
     def forward(self, images: torch.Tensor, *, route: str = "conv") -> torch.Tensor:
+        """``(B, C, H, W) -> (B, N, D)`` by ``route="conv"`` (one Conv2d) or
+        ``route="linear"`` (:func:`patchify`, then the same weights as a matrix)."""
+        if route not in ("conv", "linear"):
+            raise ValueError(f"route must be 'conv' or 'linear'; got {route!r}.")
+        if not isinstance(images, torch.Tensor):
+            raise TypeError(f"images must be a torch.Tensor (B, C, H, W); got {type(images).__name__}.")
         if images.dim() != 4:
             hint = " Add a batch dimension: images.unsqueeze(0)." if images.dim() == 3 else ""
             raise ValueError(f"images must be 4-D (B, C, H, W); got shape {tuple(images.shape)}.{hint}")
@@ -57,10 +93,7 @@ class PatchEmbedding(nn.Module):
             )
         if route == "conv":
             return self.proj(images).flatten(2).transpose(1, 2)  # (B, D, gh, gw) -> (B, N, D)
-        if route == "linear":
-            weight = self.proj.weight.view(self.proj.out_channels, -1)  # (D, C*P*P)
-            return F.linear(patchify(images, self.patch_size), weight, self.proj.bias)
-        raise ValueError(f"route must be 'conv' or 'linear'; got {route!r}.")
+        return F.linear(patchify(images, self.patch_size), self.linear_weight, self.proj.bias)
 
 
 def prepend_cls_token(tokens: torch.Tensor, cls_token: torch.Tensor) -> torch.Tensor:
@@ -69,14 +102,52 @@ def prepend_cls_token(tokens: torch.Tensor, cls_token: torch.Tensor) -> torch.Te
     ``expand`` makes a view for each image of the batch (no copy, unlike
     ``repeat``), and gradients from every image add up in the one parameter.
     """
+    for name, value in (("tokens", tokens), ("cls_token", cls_token)):
+        if not isinstance(value, torch.Tensor):
+            raise TypeError(f"{name} must be a torch.Tensor; got {type(value).__name__}.")
     if tokens.dim() != 3:
         raise ValueError(f"tokens must be 3-D (B, N, D); got shape {tuple(tokens.shape)}.")
     if cls_token.shape != (1, 1, tokens.shape[-1]):
         raise ValueError(
-            f"cls_token must have shape (1, 1, D) = (1, 1, {tokens.shape[-1]}); "
-            f"got {tuple(cls_token.shape)}."
+            f"cls_token must have shape (1, 1, D) = (1, 1, {tokens.shape[-1]}); got {tuple(cls_token.shape)}."
         )
     return torch.cat([cls_token.expand(tokens.shape[0], -1, -1), tokens], dim=1)
+
+
+def add_pos_embed(tokens: torch.Tensor, pos_embed: torch.Tensor) -> torch.Tensor:
+    """Add the position table, checked: ``(B, T, D) + (1, T, D) -> (B, T, D)``.
+
+    A plain ``tokens + pos_embed`` would broadcast a wrong-sized table into an
+    error about "size of tensor a", or worse, silently if one side is 1; this
+    says which count is off and how to fix it (usually: resize the table).
+    """
+    for name, value in (("tokens", tokens), ("pos_embed", pos_embed)):
+        if not isinstance(value, torch.Tensor):
+            raise TypeError(f"{name} must be a torch.Tensor; got {type(value).__name__}.")
+    if tokens.dim() != 3:
+        raise ValueError(f"tokens must be 3-D (B, T, D); got shape {tuple(tokens.shape)}.")
+    if pos_embed.dim() != 3 or pos_embed.shape[0] != 1:
+        raise ValueError(f"pos_embed must have shape (1, T, D); got {tuple(pos_embed.shape)}.")
+    t, d = tokens.shape[1:]
+    rows, dim = pos_embed.shape[1:]
+    if dim != d:
+        raise ValueError(f"tokens have D={d} channels but pos_embed has {dim}; build the table with embed_dim={d}.")
+    if rows != t:
+        if rows == t + 1:
+            hint = " It has exactly one row more: did you forget to put [CLS] in front first (prepend_cls_token)?"
+        else:
+            side = math.isqrt(t - 1) if _square(t - 1) else None
+            example = f", here new_grid=({side}, {side}) if the grid is square" if side else ""
+            hint = (
+                " If the image size or the patch size changed, resize the table to the new patch grid: "
+                f"resize_pos_embed(pos_embed, new_grid=(gh, gw)){example}."
+            )
+        raise ValueError(f"tokens have T={t} tokens but the position table has {rows} rows.{hint}")
+    return tokens + pos_embed
+
+
+def _square(n: int) -> bool:
+    return n > 0 and math.isqrt(n) ** 2 == n
 
 
 def learned_pos_embed(num_tokens: int, embed_dim: int, *, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -85,6 +156,8 @@ def learned_pos_embed(num_tokens: int, embed_dim: int, *, generator: torch.Gener
     timm calls ``trunc_normal_(std=.02)`` with absolute bounds of +-2, so at
     std 0.02 nothing is ever truncated: it is a plain normal.
     """
+    num_tokens = _positive_int(num_tokens, "num_tokens")
+    embed_dim = _positive_int(embed_dim, "embed_dim")
     return torch.randn(1, num_tokens, embed_dim, generator=generator) * 0.02
 
 
@@ -93,9 +166,11 @@ def sincos_pos_embed_2d(grid, embed_dim: int, *, cls_token: bool = True, tempera
 
     A quarter of the channels each holds ``sin(y*w)``, ``cos(y*w)``,
     ``sin(x*w)``, ``cos(x*w)`` with frequencies ``w_k = temperature**(-k/(D/4))``
-    (as in MAE). The [CLS] row, if any, is zeros.
+    (MAE's frequencies; MAE puts the x quarters first, which changes nothing
+    but the channel order). The [CLS] row, if any, is zeros.
     """
     gh, gw = _pair(grid, "grid")
+    embed_dim = _positive_int(embed_dim, "embed_dim")
     if embed_dim % 4:
         raise ValueError(
             f"a 2-D sin-cos table needs embed_dim divisible by 4 (sin and cos for y and x); "
@@ -103,15 +178,56 @@ def sincos_pos_embed_2d(grid, embed_dim: int, *, cls_token: bool = True, tempera
         )
     quarter = embed_dim // 4
     omega = temperature ** (-torch.arange(quarter, dtype=torch.float64) / quarter)
-    y, x = torch.meshgrid(
-        torch.arange(gh, dtype=torch.float64), torch.arange(gw, dtype=torch.float64), indexing="ij"
-    )
+    y, x = torch.meshgrid(torch.arange(gh, dtype=torch.float64), torch.arange(gw, dtype=torch.float64), indexing="ij")
     y = y.flatten()[:, None] * omega[None, :]
     x = x.flatten()[:, None] * omega[None, :]
     table = torch.cat([y.sin(), y.cos(), x.sin(), x.cos()], dim=1).float()  # (gh*gw, D)
     if cls_token:
         table = torch.cat([torch.zeros(1, embed_dim), table], dim=0)
     return table.unsqueeze(0)
+
+
+def _table_grid(pos_embed: torch.Tensor, grid, num_prefix_tokens, name: str = "grid") -> tuple[int, int]:
+    """Check a ``(1, prefix + gh*gw, D)`` table and return its grid (square if ``grid`` is None)."""
+    if not isinstance(pos_embed, torch.Tensor):
+        raise TypeError(f"pos_embed must be a torch.Tensor (1, T, D); got {type(pos_embed).__name__}.")
+    if pos_embed.dim() != 3 or pos_embed.shape[0] != 1:
+        raise ValueError(f"pos_embed must have shape (1, T, D); got {tuple(pos_embed.shape)}.")
+    if isinstance(num_prefix_tokens, bool) or not isinstance(num_prefix_tokens, int) or num_prefix_tokens < 0:
+        raise ValueError(f"num_prefix_tokens must be an int >= 0 (1 for [CLS]); got {num_prefix_tokens!r}.")
+    n = pos_embed.shape[1] - num_prefix_tokens
+    if n <= 0:
+        raise ValueError(
+            f"pos_embed has {pos_embed.shape[1]} rows, none left for the grid after "
+            f"num_prefix_tokens={num_prefix_tokens}."
+        )
+    if grid is None:
+        if not _square(n):
+            raise ValueError(
+                f"pos_embed has {n} grid positions (after {num_prefix_tokens} prefix token(s)), which is not a "
+                f"square grid; pass {name}=(gh, gw)."
+            )
+        return math.isqrt(n), math.isqrt(n)
+    grid = _pair(grid, name)
+    if grid[0] * grid[1] != n:
+        raise ValueError(
+            f"{name}={grid} has {grid[0] * grid[1]} positions but pos_embed has {n} "
+            f"(after {num_prefix_tokens} prefix token(s)); check {name} and num_prefix_tokens."
+        )
+    return grid
+
+
+def position_similarity(pos_embed: torch.Tensor, grid=None, *, num_prefix_tokens: int = 1) -> torch.Tensor:
+    """Cosine similarity of every grid position with every other, laid out on
+    the grid (the ViT paper's figure 7): ``(1, P+gh*gw, D) -> (gh*gw, gh, gw)``.
+
+    Entry ``[q, r, c]`` is the similarity of query position ``q`` (row-major)
+    with the position at row ``r``, column ``c``. The prefix rows ([CLS]) are
+    left out; ``grid`` defaults to a square.
+    """
+    gh, gw = _table_grid(pos_embed, grid, num_prefix_tokens)
+    table = F.normalize(pos_embed[0, num_prefix_tokens:].detach().float(), dim=-1)  # (N, D), unit rows
+    return (table @ table.T).reshape(gh * gw, gh, gw)
 
 
 def resize_pos_embed(
@@ -127,32 +243,29 @@ def resize_pos_embed(
 
     The ``num_prefix_tokens`` rows in front ([CLS]) are kept as they are; the
     rest is read as an ``old_grid`` image (square if not given) and
-    interpolated to ``new_grid``. timm uses ``bicubic`` with ``antialias=True``;
-    Hugging Face's ``interpolate_pos_encoding`` uses ``bicubic`` without
-    antialias: pass ``antialias=False`` to match it.
+    interpolated to ``new_grid`` (either may be non-square). timm uses
+    ``bicubic`` with ``antialias=True``; Hugging Face's
+    ``interpolate_pos_encoding`` uses ``bicubic`` without antialias: pass
+    ``antialias=False`` to match it. The same grid returns the table unchanged.
     """
-    if pos_embed.dim() != 3 or pos_embed.shape[0] != 1:
-        raise ValueError(f"pos_embed must have shape (1, N, D); got {tuple(pos_embed.shape)}.")
-    new_grid = _pair(new_grid, "new_grid")
-    n = pos_embed.shape[1] - num_prefix_tokens
-    if old_grid is None:
-        side = math.isqrt(n)
-        if side * side != n:
-            raise ValueError(
-                f"pos_embed has {n} grid positions, which is not a square grid; pass old_grid=(gh, gw)."
-            )
-        old_grid = (side, side)
-    old_grid = _pair(old_grid, "old_grid")
-    if old_grid[0] * old_grid[1] != n:
+    if interpolation not in INTERPOLATIONS:
+        raise ValueError(f"interpolation must be one of {INTERPOLATIONS}; got {interpolation!r}.")
+    if antialias and interpolation == "nearest":
         raise ValueError(
-            f"old_grid={old_grid} has {old_grid[0] * old_grid[1]} positions but pos_embed has {n} "
-            f"(after {num_prefix_tokens} prefix token(s))."
+            "antialias=True needs interpolation 'bilinear' or 'bicubic'; pass antialias=False with 'nearest'."
         )
+    old_grid = _table_grid(pos_embed, old_grid, num_prefix_tokens, "old_grid")
+    new_grid = _pair(new_grid, "new_grid")
     if new_grid == old_grid:
         return pos_embed
     prefix, grid = pos_embed[:, :num_prefix_tokens], pos_embed[:, num_prefix_tokens:]
     d = pos_embed.shape[-1]
-    grid = grid.reshape(1, *old_grid, d).permute(0, 3, 1, 2).float()  # (1, D, gh, gw)
-    grid = F.interpolate(grid, size=new_grid, mode=interpolation, antialias=antialias, align_corners=False)
+    work_dtype = torch.float64 if pos_embed.dtype == torch.float64 else torch.float32
+    grid = grid.reshape(1, *old_grid, d).permute(0, 3, 1, 2).to(work_dtype)  # (1, D, gh, gw): channels as images
+    grid = F.interpolate(grid, size=new_grid, mode=interpolation, antialias=antialias, **_corners(interpolation))
     grid = grid.permute(0, 2, 3, 1).reshape(1, new_grid[0] * new_grid[1], d).to(pos_embed.dtype)
     return torch.cat([prefix, grid], dim=1)
+
+
+def _corners(interpolation: str) -> dict:
+    return {} if interpolation == "nearest" else {"align_corners": False}

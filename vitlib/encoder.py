@@ -7,44 +7,92 @@ from torch import nn
 
 from .attention import Attention
 
-__all__ = ["Block", "Mlp"]
+__all__ = ["Block", "DropPath", "Mlp"]
 
 
 class Mlp(nn.Module):
-    """``fc1 -> GELU (exact) -> fc2``: ``(B, N, D) -> (B, N, D)``."""
+    """``fc1 -> GELU (exact) -> fc2``: ``(B, N, D) -> (B, N, D)``; ``drop`` is a dropout rate (off by default)."""
 
-    def __init__(self, dim: int, hidden_dim: int):
+    def __init__(self, dim: int, hidden_dim: int, *, drop: float = 0.0):
         super().__init__()
         self.fc1 = nn.Linear(dim, hidden_dim)
         self.act = nn.GELU()
+        self.drop1 = nn.Dropout(drop)
         self.fc2 = nn.Linear(hidden_dim, dim)
+        self.drop2 = nn.Dropout(drop)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.fc2(self.act(self.fc1(x)))
+        return self.drop2(self.fc2(self.drop1(self.act(self.fc1(x)))))
+
+
+class DropPath(nn.Module):
+    """Stochastic depth: in training, drop a residual branch for whole samples with probability ``p``.
+
+    ``(B, ...) -> (B, ...)``; kept samples are scaled by ``1 / (1 - p)``, so
+    the expected value is unchanged. The identity in eval mode or at ``p = 0``.
+    """
+
+    def __init__(self, p: float = 0.0):
+        super().__init__()
+        if not 0.0 <= p < 1.0:
+            raise ValueError(f"drop-path probability must be in [0, 1); got {p}.")
+        self.p = p
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if not self.training or self.p == 0.0:
+            return x
+        keep = torch.empty((x.shape[0],) + (1,) * (x.dim() - 1), dtype=x.dtype).bernoulli_(1.0 - self.p)
+        return x * keep / (1.0 - self.p)
+
+    def extra_repr(self) -> str:
+        return f"p={self.p}"
 
 
 class Block(nn.Module):
     """Pre-norm encoder block with timm's names: ``(B, N, D) -> (B, N, D)``.
 
     LayerNorm (eps 1e-6) -> attention -> residual, then LayerNorm -> MLP ->
-    residual. The two residual lines are the whole forward.
+    residual. The two residual lines are the whole forward. Dropout and
+    drop-path (stochastic depth) rates are off by default and add no
+    parameters.
     """
 
-    def __init__(self, dim: int, *, num_heads: int, mlp_ratio: float = 4.0, qkv_bias: bool = True, eps: float = 1e-6):
+    def __init__(
+        self,
+        dim: int,
+        *,
+        num_heads: int,
+        mlp_ratio: float = 4.0,
+        qkv_bias: bool = True,
+        eps: float = 1e-6,
+        proj_drop: float = 0.0,
+        attn_drop: float = 0.0,
+        drop_path: float = 0.0,
+    ):
         super().__init__()
         self.norm1 = nn.LayerNorm(dim, eps=eps)
-        self.attn = Attention(dim, num_heads=num_heads, qkv_bias=qkv_bias)
+        self.attn = Attention(dim, num_heads=num_heads, qkv_bias=qkv_bias, attn_drop=attn_drop, proj_drop=proj_drop)
+        self.drop_path1 = DropPath(drop_path)
         self.norm2 = nn.LayerNorm(dim, eps=eps)
-        self.mlp = Mlp(dim, int(dim * mlp_ratio))
+        self.mlp = Mlp(dim, int(dim * mlp_ratio), drop=proj_drop)
+        self.drop_path2 = DropPath(drop_path)
+
+    def _check(self, x: torch.Tensor) -> None:
+        d = self.norm1.normalized_shape[0]
+        if x.dim() != 3 or x.shape[-1] != d:
+            hint = " Add a batch dimension: x.unsqueeze(0)." if x.dim() == 2 else ""
+            raise ValueError(f"the block expects tokens of shape (B, N, {d}); got {tuple(x.shape)}.{hint}")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        x = x + self.attn(self.norm1(x))
-        x = x + self.mlp(self.norm2(x))
+        self._check(x)
+        x = x + self.drop_path1(self.attn(self.norm1(x)))
+        x = x + self.drop_path2(self.mlp(self.norm2(x)))
         return x
 
     def forward_with_attention(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """As ``forward``, also returning the attention weights ``(B, heads, N, N)``."""
+        self._check(x)
         attended, weights = self.attn(self.norm1(x), return_attention=True)
-        x = x + attended
-        x = x + self.mlp(self.norm2(x))
+        x = x + self.drop_path1(attended)
+        x = x + self.drop_path2(self.mlp(self.norm2(x)))
         return x, weights

@@ -1,36 +1,57 @@
-"""A first-cell check that the environment can run the series (notebook 00)."""
+"""A first-cell check that the environment can run the series (notebook 00).
+
+    import vitlib.env
+    vitlib.env.check_environment()     # a table of what was found, then "✅ Ready" or one fix per problem
+
+It looks at versions, the widget front end, where ``vitlib`` is imported
+from, memory, and CPU/GPU. Every problem comes with one plain fix: a command
+to run or a menu to click, never just "something is wrong".
+"""
 
 from __future__ import annotations
 
 import importlib.metadata as metadata
 import os
+import re
 import sys
 import sysconfig
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 
 __all__ = ["EnvironmentReport", "check_environment"]
 
 # The oldest versions the notebooks are tested against; requirements.txt pins newer ones.
 MINIMUM = {"torch": "2.1", "numpy": "1.24", "matplotlib": "3.7", "scikit-learn": "1.2", "ipywidgets": "8.0"}
+# Needed by one notebook only; reported, and a problem only there.
+OPTIONAL = {"transformers": "08 (pretrained weights)", "safetensors": "08 (pretrained weights)"}
 WIDGET_EXTENSION = os.path.join("share", "jupyter", "labextensions", "@jupyter-widgets", "jupyterlab-manager")
+LAB_EXTENSION = os.path.join("@jupyter-widgets", "jupyterlab-manager")
+# ipywidgets 8 talks to the jupyterlab_widgets 3 front end; 7 to 1.x. A mismatch shows sliders as text.
+FRONTEND_MAJOR = {8: 3, 7: 1}
+MIN_MEMORY_GB = 1.0  # every notebook's kernel stays under 1 GB peak RSS
+INSTALL = "pip install -r requirements.txt"
 
 
 def _version_tuple(version: str) -> tuple[int, ...]:
+    """'2.13.0+cpu' -> (2, 13, 0); '2.0.0rc1' -> (2, 0, 0): the leading digits of each dotted part."""
     parts = []
     for piece in version.split("+")[0].split("."):
-        digits = "".join(ch for ch in piece if ch.isdigit())
+        digits = re.match(r"\d+", piece)
         if not digits:
             break
-        parts.append(int(digits))
+        parts.append(int(digits.group()))
+        if digits.end() < len(piece):  # a pre-release suffix ends the release number
+            break
     return tuple(parts)
 
 
 @dataclass(frozen=True)
 class EnvironmentReport:
-    """What was found (name -> value) and what to fix (one line each)."""
+    """What was found (name -> value), what to fix (one line each), and notes that need no fix."""
 
     found: dict[str, str]
     problems: list[str]
+    notes: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -38,6 +59,7 @@ class EnvironmentReport:
 
     def __repr__(self) -> str:
         lines = [f"{name:<18} {value}" for name, value in self.found.items()]
+        lines += [f"  · {note}" for note in self.notes]
         if self.problems:
             lines += ["", "To fix:"] + [f"  ✗ {p}" for p in self.problems]
         else:
@@ -45,51 +67,177 @@ class EnvironmentReport:
         return "\n".join(lines)
 
 
-def _widget_frontend(prefixes) -> str | None:
-    for prefix in prefixes:
-        path = os.path.join(prefix, WIDGET_EXTENSION)
+def _default_prefixes() -> list[str]:
+    prefixes = [sys.prefix, sysconfig.get_config_var("prefix") or sys.base_prefix, sys.base_prefix]
+    return list(dict.fromkeys(prefixes))
+
+
+def _lab_extension_dirs(prefixes) -> list[str]:
+    """Where JupyterLab looks for prebuilt extensions: each prefix, then Jupyter's data path (user, system)."""
+    dirs = [os.path.join(prefix, WIDGET_EXTENSION) for prefix in prefixes]
+    try:
+        from jupyter_core.paths import jupyter_path
+
+        dirs += [os.path.join(d, LAB_EXTENSION) for d in jupyter_path("labextensions")]
+    except ImportError:  # jupyter_core comes with ipykernel; without it, the prefixes are all we know
+        pass
+    return list(dict.fromkeys(dirs))
+
+
+def _widget_frontend(prefixes, extra_dirs=()) -> str | None:
+    """The first folder holding JupyterLab's widget manager extension, or ``None``."""
+    for path in [os.path.join(prefix, WIDGET_EXTENSION) for prefix in prefixes] + list(extra_dirs):
         if os.path.isdir(path):
             return path
     return None
 
 
-def check_environment(*, prefixes=None) -> EnvironmentReport:
-    """Versions, the widget front end, and CPU/GPU, with a plain fix for each problem.
+def _shell() -> str:
+    """'jupyter' inside a notebook kernel, 'colab' on Google Colab, 'ipython' in a terminal, else 'python'."""
+    if "google.colab" in sys.modules:
+        return "colab"
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None and hasattr(ipython, "get_ipython") else None
+    if shell is None:
+        return "python"
+    return "jupyter" if type(shell).__name__ == "ZMQInteractiveShell" else "ipython"
+
+
+def _memory_gb() -> float | None:
+    """Memory this process may use: the container's limit (Binder: 2 GB) if lower than the machine's RAM."""
+    sizes = []
+    try:
+        sizes.append(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (AttributeError, ValueError, OSError):
+        pass
+    for limit_file in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            text = Path(limit_file).read_text().strip()
+        except OSError:
+            continue
+        if text.isdigit() and int(text) < 1 << 60:
+            sizes.append(int(text))
+    return min(sizes) / 1e9 if sizes else None
+
+
+def _checkout_of(path: Path) -> Path | None:
+    """The repository that ``path`` (a notebook folder or the repository itself) belongs to, if any."""
+    for folder in (path, *path.parents[:2]):
+        if (folder / "vitlib" / "__init__.py").is_file() and (folder / "pyproject.toml").is_file():
+            return folder.resolve()
+    return None
+
+
+def check_environment(*, prefixes=None, cwd=None) -> EnvironmentReport:
+    """Versions, the widget front end, where vitlib comes from, memory, and CPU/GPU, with a plain fix for each problem.
 
     ``prefixes`` are the install prefixes searched for JupyterLab's widget
-    extension (default: this Python's).
+    extension (default: this Python's, then Jupyter's data path); ``cwd`` is
+    the notebook folder (default: the current directory).
     """
     found: dict[str, str] = {"python": sys.version.split()[0]}
     problems: list[str] = []
-    if sys.version_info < (3, 10):
-        problems.append(f"Python {found['python']} is too old: use Python 3.10 or newer.")
+    notes: list[str] = []
+
     for package, minimum in MINIMUM.items():
         try:
             version = metadata.version(package)
         except metadata.PackageNotFoundError:
             found[package] = "missing"
-            problems.append(f"{package} is not installed: run `pip install -r requirements.txt` in this environment.")
+            problems.append(
+                f"{package} is not installed: run `{INSTALL}` in this environment, then restart the kernel."
+            )
             continue
         found[package] = version
         if _version_tuple(version) < _version_tuple(minimum):
             problems.append(
-                f"{package} {version} is older than {minimum}: run `pip install -r requirements.txt` to get the tested versions."
+                f"{package} {version} is older than {minimum}: run `{INSTALL}` to get the tested versions, "
+                "then restart the kernel."
             )
-    prefixes = prefixes or [sys.prefix, sysconfig.get_config_var("prefix") or sys.base_prefix]
-    extension = _widget_frontend(prefixes)
-    found["widget front end"] = "installed" if extension else "missing"
-    if not extension:
+    for package, where in OPTIONAL.items():
+        try:
+            found[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            found[package] = f"missing (needed in notebook {where})"
+            problems.append(f"{package} is not installed, and notebook {where} needs it: run `{INSTALL}`.")
+
+    # vitlib: the notebooks must import the vitlib of the checkout they live in, not an old copy.
+    import vitlib
+
+    imported = Path(vitlib.__file__).resolve().parent.parent
+    found["vitlib"] = f"{getattr(vitlib, '__version__', '?')} from {imported}"
+    checkout = _checkout_of(Path(cwd or os.getcwd()).resolve())
+    if checkout is not None and checkout != imported:
+        problems.append(
+            f"vitlib is imported from {imported}, not from this copy of the series ({checkout}): "
+            f"run `pip install -e {checkout}` in this environment, then restart the kernel."
+        )
+
+    # The widget front end: JupyterLab's widget manager, in a version that speaks this ipywidgets.
+    if prefixes is None:  # this Python's prefixes, then Jupyter's data path (user and system folders)
+        extension = _widget_frontend([], _lab_extension_dirs(_default_prefixes()))
+    else:
+        extension = _widget_frontend(list(prefixes))
+    shell = _shell()
+    try:
+        frontend_version = metadata.version("jupyterlab_widgets")
+    except metadata.PackageNotFoundError:
+        frontend_version = None
+    if extension:
+        found["widget front end"] = f"installed (jupyterlab_widgets {frontend_version or '?'})"
+    else:
+        found["widget front end"] = "missing"
+    fix_frontend = (
+        "run `pip install jupyterlab_widgets ipywidgets` in the environment that runs JupyterLab "
+        f"(or `{INSTALL}`), restart JupyterLab and reload the page"
+    )
+    if shell == "colab":
+        found["widget front end"] = "Google Colab"
+        problems.append(
+            "on Colab, sliders need Colab's widget manager: run "
+            "`from google.colab import output; output.enable_custom_widget_manager()` once, then rerun the cell."
+        )
+    elif not extension:
         problems.append(
             "JupyterLab's widget extension (jupyterlab_widgets) is not installed next to this kernel, so sliders "
-            "would show as text: run `pip install jupyterlab_widgets` and reload the JupyterLab page."
+            f"would show as text like `VBox(children=...)`: {fix_frontend}."
         )
+    else:
+        ipywidgets_major = _version_tuple(found.get("ipywidgets", "0"))[:1]
+        wanted = FRONTEND_MAJOR.get(ipywidgets_major[0]) if ipywidgets_major else None
+        have = _version_tuple(frontend_version)[:1] if frontend_version else ()
+        if wanted is not None and have and have[0] != wanted:
+            problems.append(
+                f"ipywidgets {found['ipywidgets']} needs jupyterlab_widgets {wanted}.x, but {frontend_version} is "
+                f"installed, so sliders would show as text: {fix_frontend}."
+            )
+    found["running in"] = {
+        "jupyter": "a Jupyter kernel",
+        "colab": "Google Colab",
+        "ipython": "IPython in a terminal",
+        "python": "plain Python",
+    }[shell]
+    if shell in ("ipython", "python"):
+        notes.append("outside a notebook, widgets print as text; open the notebooks in JupyterLab to move the sliders.")
+
+    memory = _memory_gb()
+    if memory is not None:
+        found["memory"] = f"{memory:.1f} GB"
+        if memory < MIN_MEMORY_GB:
+            problems.append(
+                f"only {memory:.1f} GB of memory: a notebook's kernel needs up to 1 GB. Close other notebooks "
+                "(Kernel → Shut Down All Kernels) or use a machine with more memory."
+            )
+
     try:
         import torch
 
         if torch.cuda.is_available():
-            found["device"] = f"cuda ({torch.cuda.get_device_name(0)})"
+            found["device"] = f"cuda ({torch.cuda.get_device_name(0)}); a CPU is enough for every notebook"
+        elif getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            found["device"] = "cpu, and an Apple GPU (mps); a CPU is enough for every notebook"
         else:
             found["device"] = f"cpu ({torch.get_num_threads()} threads; every notebook is sized for a CPU)"
     except ImportError:
         found["device"] = "unknown (torch missing)"
-    return EnvironmentReport(found, problems)
+    return EnvironmentReport(found, problems, notes)

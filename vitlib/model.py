@@ -34,12 +34,29 @@ class ViTConfig:
     pos_embed: str = "learned"  # "learned" (a parameter) or "sincos" (a fixed buffer)
     pool: str = "token"  # "token": read [CLS]; "mean": average the patch tokens
     eps: float = 1e-6
+    # Regularisation for training, off by default; none of it adds a parameter.
+    drop_rate: float = 0.0  # dropout after attention's proj and in the MLP (timm's proj_drop_rate)
+    attn_drop_rate: float = 0.0  # dropout on the attention weights
+    drop_path_rate: float = 0.0  # stochastic depth, rising linearly from 0 to this over the blocks
 
 
 PRESETS: dict[str, ViTConfig] = {
     # Sized for the scikit-learn digits (1 x 8 x 8): 16 patches of 2 x 2.
     "digits": ViTConfig(
         image_size=8, patch_size=2, in_chans=1, num_classes=10, embed_dim=64, depth=4, num_heads=4, mlp_ratio=2.0
+    ),
+    # The digits classifier trained in notebook 06 (vitlib.train.train_digits): 4 patches of 4 x 4, the seed's
+    # own layout of 2 x 2 patches + [CLS] = 5 tokens. Learns several times faster than "digits" on the CPU.
+    "digits_p4": ViTConfig(
+        image_size=8,
+        patch_size=4,
+        in_chans=1,
+        num_classes=10,
+        embed_dim=64,
+        depth=4,
+        num_heads=4,
+        mlp_ratio=2.0,
+        drop_path_rate=0.1,
     ),
     # The standard sizes at 224 px with 16 px patches (timm's vit_*_patch16_224).
     "vit_tiny_patch16_224": ViTConfig(embed_dim=192, depth=12, num_heads=3),
@@ -60,7 +77,21 @@ class ViT(nn.Module):
 
     def __init__(self, config: ViTConfig | None = None, /, **overrides):
         super().__init__()
+        unknown = sorted(set(overrides) - set(ViTConfig.__dataclass_fields__))
+        if unknown:
+            raise TypeError(
+                f"unknown ViT setting(s) {unknown}; the settings are {list(ViTConfig.__dataclass_fields__)}."
+            )
         config = replace(config or ViTConfig(), **overrides)
+        if config.depth < 0:
+            raise ValueError(f"depth must be >= 0 (the number of blocks); got {config.depth}.")
+        if config.mlp_ratio <= 0:
+            raise ValueError(
+                f"mlp_ratio must be positive (the MLP is mlp_ratio * embed_dim wide); got {config.mlp_ratio}."
+            )
+        for name in ("drop_rate", "attn_drop_rate", "drop_path_rate"):
+            if not 0.0 <= getattr(config, name) < 1.0:
+                raise ValueError(f"{name} must be in [0, 1); got {getattr(config, name)}.")
         if config.pos_embed not in ("learned", "sincos"):
             raise ValueError(f"pos_embed must be 'learned' or 'sincos'; got {config.pos_embed!r}.")
         if config.pool not in ("token", "mean"):
@@ -76,10 +107,20 @@ class ViT(nn.Module):
             self.pos_embed = nn.Parameter(learned_pos_embed(num_tokens, d))
         else:
             self.register_buffer("pos_embed", sincos_pos_embed_2d(self.patch_embed.grid_size, d))
+        drop_paths = [config.drop_path_rate * i / max(1, config.depth - 1) for i in range(config.depth)]
         self.blocks = nn.Sequential(
             *(
-                Block(d, num_heads=config.num_heads, mlp_ratio=config.mlp_ratio, qkv_bias=config.qkv_bias, eps=config.eps)
-                for _ in range(config.depth)
+                Block(
+                    d,
+                    num_heads=config.num_heads,
+                    mlp_ratio=config.mlp_ratio,
+                    qkv_bias=config.qkv_bias,
+                    eps=config.eps,
+                    proj_drop=config.drop_rate,
+                    attn_drop=config.attn_drop_rate,
+                    drop_path=p,
+                )
+                for p in drop_paths
             )
         )
         self.norm = nn.LayerNorm(d, eps=config.eps)
@@ -98,7 +139,8 @@ class ViT(nn.Module):
         for module in self.modules():
             if isinstance(module, nn.Linear):
                 nn.init.trunc_normal_(module.weight, std=0.02)
-                nn.init.zeros_(module.bias)
+                if module.bias is not None:
+                    nn.init.zeros_(module.bias)
         nn.init.normal_(self.cls_token, std=1e-6)
         if isinstance(self.pos_embed, nn.Parameter):
             with torch.no_grad():
@@ -106,6 +148,10 @@ class ViT(nn.Module):
 
     def embed(self, images: torch.Tensor) -> torch.Tensor:
         """Patches, [CLS] in front, then positions: ``(B, C, H, W) -> (B, N+1, D)``."""
+        if not torch.is_floating_point(images):
+            raise TypeError(
+                f"images must be floating point; got {images.dtype}. Convert them, e.g. images.float() / 255."
+            )
         tokens = self.patch_embed(images)
         tokens = prepend_cls_token(tokens, self.cls_token)
         return tokens + self.pos_embed

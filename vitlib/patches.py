@@ -15,6 +15,7 @@ weight be reused as a linear map with a plain ``weight.view(D, -1)``.
 from __future__ import annotations
 
 import math
+import operator
 from collections.abc import Callable
 
 import torch
@@ -34,16 +35,14 @@ __all__ = [
 
 def _pair(size, name: str) -> tuple[int, int]:
     """An int or an (H, W) pair of positive ints, checked."""
-    if isinstance(size, bool):
+    if isinstance(size, (bool, str)):
         raise TypeError(f"{name} must be an int or a pair (H, W) of ints; got {size!r}.")
     if isinstance(size, int):
         size = (size, size)
     try:
         h, w = size
     except (TypeError, ValueError):
-        raise TypeError(
-            f"{name} must be an int or a pair (H, W) of ints; got {size!r}."
-        ) from None
+        raise TypeError(f"{name} must be an int or a pair (H, W) of ints; got {size!r}.") from None
     for v in (h, w):
         if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
             raise ValueError(f"{name} must hold positive ints; got {size!r}.")
@@ -51,6 +50,8 @@ def _pair(size, name: str) -> tuple[int, int]:
 
 
 def _check_patch_size(patch_size) -> int:
+    if not isinstance(patch_size, (bool, int)) and hasattr(patch_size, "__index__"):
+        patch_size = operator.index(patch_size)  # numpy or 0-d torch integers behave like ints
     if isinstance(patch_size, bool) or not isinstance(patch_size, int):
         raise TypeError(
             f"patch_size must be a positive int (the side of a square patch); "
@@ -95,17 +96,11 @@ def _check_images(images, patch_size) -> tuple[int, int, int, int, int]:
             " Convert with torch.as_tensor(...)."
         )
     if images.dim() != 4:
-        hint = (
-            " For a single image (C, H, W) add a batch dimension: images.unsqueeze(0)."
-            if images.dim() == 3
-            else ""
-        )
-        raise ValueError(
-            f"images must be 4-D (B, C, H, W); got shape {tuple(images.shape)}.{hint}"
-        )
+        hint = " For a single image (C, H, W) add a batch dimension: images.unsqueeze(0)." if images.dim() == 3 else ""
+        raise ValueError(f"images must be 4-D (B, C, H, W); got shape {tuple(images.shape)}.{hint}")
     b, c, h, w = images.shape
     gh, gw = grid_size((h, w), patch_size)
-    return b, c, gh, gw, patch_size
+    return b, c, gh, gw, _check_patch_size(patch_size)
 
 
 def patchify_reshape(images: torch.Tensor, patch_size: int) -> torch.Tensor:
@@ -136,6 +131,11 @@ def patchify_f_unfold(images: torch.Tensor, patch_size: int) -> torch.Tensor:
     order, so one transpose gives the tokens.
     """
     _check_images(images, patch_size)
+    if not images.is_floating_point():
+        raise TypeError(
+            f"F.unfold (im2col) only works on floating-point images; got dtype {images.dtype}. "
+            f"Convert first (images.float()) or use patchify(), which works for any dtype."
+        )
     return F.unfold(images, kernel_size=patch_size, stride=patch_size).transpose(1, 2)
 
 
@@ -163,21 +163,17 @@ def unpatchify(patches: torch.Tensor, patch_size: int, image_size) -> torch.Tens
     count follows from the last dimension.
     """
     if not isinstance(patches, torch.Tensor):
-        raise TypeError(
-            f"patches must be a torch.Tensor of shape (B, N, C*P*P); got {type(patches).__name__}."
-        )
+        raise TypeError(f"patches must be a torch.Tensor of shape (B, N, C*P*P); got {type(patches).__name__}.")
     if patches.dim() != 3:
         hint = (
             " For one image's patches (N, C*P*P) add a batch dimension: patches.unsqueeze(0)."
             if patches.dim() == 2
             else ""
         )
-        raise ValueError(
-            f"patches must be 3-D (B, N, C*P*P); got shape {tuple(patches.shape)}.{hint}"
-        )
+        raise ValueError(f"patches must be 3-D (B, N, C*P*P); got shape {tuple(patches.shape)}.{hint}")
     h, w = _pair(image_size, "image_size")
     gh, gw = grid_size((h, w), patch_size)
-    p = patch_size
+    p = _check_patch_size(patch_size)
     b, n, d = patches.shape
     if d % (p * p):
         raise ValueError(

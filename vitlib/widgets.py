@@ -17,7 +17,16 @@ from . import viz
 from .data import PHOTOS, load_photo
 from .patches import grid_size, patchify, valid_patch_sizes
 
-__all__ = ["FigureWidget", "patch_explorer"]
+__all__ = [
+    "FigureWidget",
+    "attention_explorer",
+    "filter_explorer",
+    "mask_ratio_explorer",
+    "patch_explorer",
+    "position_similarity_explorer",
+    "latent_interpolation",
+    "prior_sampler",
+]
 
 
 class FigureWidget(widgets.VBox):
@@ -31,6 +40,9 @@ class FigureWidget(widgets.VBox):
         super().__init__(children, **kwargs)
         self._summary = summary  # () -> str, one line for text/plain
         self._picture = picture  # () -> (mime type, bytes) of the current state
+
+    def __repr__(self) -> str:
+        return self._summary()
 
     def _repr_mimebundle_(self, **kwargs):
         bundle = super()._repr_mimebundle_(**kwargs) or {}
@@ -46,7 +58,9 @@ def _explain_patch_size(image_size: tuple[int, int], patch_size: int) -> str | N
         grid_size(image_size, patch_size)
     except ValueError:
         h, w = image_size
-        sides = [f"{name} {v} (remainder {v % patch_size})" for name, v in (("height", h), ("width", w)) if v % patch_size]
+        sides = [
+            f"{name} {v} (remainder {v % patch_size})" for name, v in (("height", h), ("width", w)) if v % patch_size
+        ]
         return (
             f"patch size {patch_size} does not divide the {' and the '.join(sides)}. "
             f"Sizes that work for {h}x{w}: {', '.join(map(str, valid_patch_sizes(image_size)))}."
@@ -55,16 +69,25 @@ def _explain_patch_size(image_size: tuple[int, int], patch_size: int) -> str | N
 
 
 def patch_explorer(
-    *, photo: str = "china", image_size=224, patch_size: int = 16, min_patch: int = 4, max_patch: int = 64
+    *,
+    photo: str = "china",
+    image_size=224,
+    patch_size: int = 16,
+    min_patch: int = 4,
+    max_patch: int = 64,
+    view: str = "full",
 ) -> FigureWidget:
     """A photo picker and a patch-size slider showing the patch grid, the
     mosaic of patches, the token matrix, and readouts of N and C·P·P.
 
-    A patch size that does not divide the image is shown as invalid, with
-    the reason, instead of raising.
+    ``view="grid"`` shows only the photo with its numbered patch grid (the
+    small version that notebook 00 uses). A patch size that does not divide
+    the image is shown as invalid, with the reason, instead of raising.
     """
     if photo not in PHOTOS:
         raise ValueError(f"unknown photo {photo!r}; choose one of {list(PHOTOS)}.")
+    if view not in ("full", "grid"):
+        raise ValueError(f"view must be 'full' or 'grid'; got {view!r}.")
     images = {name: load_photo(name, image_size) for name in PHOTOS}
     size = tuple(images[photo].shape[-2:])
     picker = widgets.Dropdown(options=list(PHOTOS), value=photo, description="photo")
@@ -88,13 +111,15 @@ def patch_explorer(
         gh, gw = grid_size(size, p)
         return (
             f"patch explorer: {picker.value}.jpg {size[0]}x{size[1]}, patch size {p}: "
-            f"N = {gh}x{gw} = {gh * gw} tokens of C·P·P = 3·{p}·{p} = {3 * p * p} numbers"
+            f"N = {gh}x{gw} = {gh * gw} tokens of D = C·P·P = 3·{p}·{p} = {3 * p * p} numbers"
         )
 
     def draw() -> bytes:
         image, p, problem = state()
         if problem:
             fig = viz.plot_image(image, title=f"patch size {p}: invalid", size=3.6)
+        elif view == "grid":
+            fig = viz.plot_patch_grid(image, p)
         else:
             fig = viz.plot_patch_explorer(image, p)
         return viz.figure_to_bytes(fig)
@@ -108,7 +133,7 @@ def patch_explorer(
                 gh, gw = grid_size(size, p)
                 readout.value = (
                     f"<b>N = {gh} × {gw} = {gh * gw}</b> tokens &nbsp;·&nbsp; "
-                    f"<b>C·P·P = 3·{p}·{p} = {3 * p * p}</b> numbers per token &nbsp;·&nbsp; "
+                    f"<b>D = C·P·P = 3·{p}·{p} = {3 * p * p}</b> numbers per token &nbsp;·&nbsp; "
                     f"patches: {tuple(patchify(image[None], p).shape)}"
                 )
             picture.value = draw()
@@ -125,4 +150,447 @@ def patch_explorer(
     )
     # Named handles, so a notebook cell or a test can move the controls in code.
     explorer.picker, explorer.slider, explorer.readout, explorer.picture = picker, slider, readout, picture
+    return explorer
+
+
+def _error_html(error: Exception) -> str:
+    return f"<b style='color:#c0392b'>error</b>: {html.escape(str(error))}"
+
+
+def filter_explorer(weight: torch.Tensor, *, in_chans: int | None = None, index: int = 0) -> FigureWidget:
+    """A slider over the embedding dimensions showing each projection row as a
+    ``C x P x P`` filter (notebook 02), with its numbers in a readout.
+
+    ``weight`` is ``proj.weight`` ``(D, C, P, P)`` or a linear weight ``(D, C*P*P)``.
+    """
+    filters = viz._filters(weight, in_chans)  # checks the shape up front
+    d, c, p, _ = filters.shape
+    if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < d:
+        raise ValueError(f"index must be an int in 0..{d - 1}; got {index!r}.")
+    slider = widgets.IntSlider(
+        value=index, min=0, max=d - 1, step=1, description="embedding dim", continuous_update=False
+    )
+    slider.style.description_width = "initial"
+    slider.add_class("t-slider")
+    readout = widgets.HTML()
+    readout.add_class("t-readout")
+    picture = widgets.Image(format=viz.FORMAT)
+    picture.add_class("t-plot")
+
+    def describe(k: int) -> str:
+        f = filters[k]
+        return (
+            f"embedding dim {k} of {d}: filter {c}x{p}x{p} = {c * p * p} weights, "
+            f"min {f.min().item():+.3f}, max {f.max().item():+.3f}, norm {f.norm().item():.3f}"
+        )
+
+    def update(_change=None) -> None:
+        try:
+            k = slider.value
+            readout.value = html.escape(describe(k))
+            picture.value = viz.figure_to_bytes(viz.plot_filter(filters, k))
+        except Exception as error:  # a widget must never die in front of a class
+            readout.value = _error_html(error)
+
+    slider.observe(update, names="value")
+    update()
+    explorer = FigureWidget(
+        [slider, readout, picture],
+        summary=lambda: "filter explorer: " + describe(slider.value),
+        picture=lambda: (f"image/{viz.FORMAT}", picture.value),
+    )
+    explorer.slider, explorer.readout, explorer.picture = slider, readout, picture
+    return explorer
+
+
+def position_similarity_explorer(
+    tables, grid=None, *, query: int | None = None, num_prefix_tokens: int = 1
+) -> FigureWidget:
+    """A query-patch slider over the position-similarity grid (the ViT paper's
+    figure 7, notebook 04): the query's panel is framed and drawn large.
+
+    ``tables`` is one position table ``(1, P+gh*gw, D)`` or a dict of named
+    tables of the same grid (then a picker switches between them).
+    """
+    from .embedding import _table_grid, position_similarity
+
+    tables = dict(tables) if isinstance(tables, dict) else {"position table": tables}
+    if not tables:
+        raise ValueError("tables is empty; pass a position table (1, T, D) or a dict of them.")
+    grids = {name: _table_grid(table, grid, num_prefix_tokens) for name, table in tables.items()}
+    if len(set(grids.values())) != 1:
+        raise ValueError(f"all tables must share one patch grid; got {grids}.")
+    gh, gw = next(iter(grids.values()))
+    n = gh * gw
+    query = (gh // 2) * gw + gw // 2 if query is None else query  # default: the middle patch
+    if isinstance(query, bool) or not isinstance(query, int) or not 0 <= query < n:
+        raise ValueError(f"query must be a patch index in 0..{n - 1}; got {query!r}.")
+    sims = {
+        name: position_similarity(table, (gh, gw), num_prefix_tokens=num_prefix_tokens)
+        for name, table in tables.items()
+    }
+    picker = widgets.Dropdown(options=list(tables), value=next(iter(tables)), description="table")
+    picker.add_class("t-table")
+    picker.layout.display = None if len(tables) > 1 else "none"
+    slider = widgets.IntSlider(
+        value=query, min=0, max=n - 1, step=1, description="query patch", continuous_update=False
+    )
+    slider.style.description_width = "initial"
+    slider.add_class("t-slider")
+    readout = widgets.HTML()
+    readout.add_class("t-readout")
+    picture = widgets.Image(format=viz.FORMAT)
+    picture.add_class("t-plot")
+
+    def describe() -> str:
+        q = slider.value
+        r, c = divmod(q, gw)
+        sim = sims[picker.value][q].clone()
+        sim[r, c] = float("-inf")
+        best = int(sim.flatten().argmax())
+        neighbours = [
+            sims[picker.value][q, rr, cc].item()
+            for rr, cc in ((r - 1, c), (r + 1, c), (r, c - 1), (r, c + 1))
+            if 0 <= rr < gh and 0 <= cc < gw
+        ]
+        mean_neighbour = f", mean with its neighbours {sum(neighbours) / len(neighbours):+.2f}" if neighbours else ""
+        return (
+            f"{picker.value}: query patch {q} (row {r}, col {c}) of {gh}x{gw}; most similar other position: "
+            f"{best} (row {best // gw}, col {best % gw}), {sim.flatten()[best].item():+.2f}{mean_neighbour}"
+        )
+
+    def update(_change=None) -> None:
+        try:
+            readout.value = html.escape(describe())
+            fig = viz.plot_position_similarity(
+                tables[picker.value],
+                (gh, gw),
+                query=slider.value,
+                num_prefix_tokens=num_prefix_tokens,
+                title=f"{picker.value}: {gh} x {gw} grid",
+            )
+            picture.value = viz.figure_to_bytes(fig)
+        except Exception as error:  # a widget must never die in front of a class
+            readout.value = _error_html(error)
+
+    picker.observe(update, names="value")
+    slider.observe(update, names="value")
+    update()
+    explorer = FigureWidget(
+        [widgets.HBox([picker, slider]), readout, picture],
+        summary=lambda: "position similarity: " + describe(),
+        picture=lambda: (f"image/{viz.FORMAT}", picture.value),
+    )
+    explorer.picker, explorer.slider, explorer.readout, explorer.picture = picker, slider, readout, picture
+    return explorer
+
+
+def mask_ratio_explorer(
+    image: torch.Tensor, patch_size: int, *, mask_ratio: float = 0.75, seed: int = 0, embed_dim: int | None = None
+) -> FigureWidget:
+    """A mask-ratio slider (and a seed) over MAE-style random masking of one
+    ``(C, H, W)`` image (notebook 08): which patches are hidden, and the
+    shorter sequence the encoder gets.
+
+    A ratio that would hide every patch is shown as invalid, with the reason.
+    ``embed_dim`` (if given) is printed in the encoder's input shape.
+    """
+    from .masking import num_kept, random_masking
+
+    if image.dim() != 3:
+        raise ValueError(f"image must be (C, H, W); got shape {tuple(image.shape)}. Use images[0] for a batch.")
+    gh, gw = grid_size(image.shape[-2:], patch_size)  # raises for a patch size that does not tile the image
+    n = gh * gw
+    tokens = patchify(image[None], patch_size)  # (1, N, C*P*P)
+    slider = widgets.FloatSlider(
+        value=mask_ratio, min=0.0, max=0.95, step=0.05, description="mask ratio", continuous_update=False
+    )
+    slider.style.description_width = "initial"
+    slider.add_class("t-slider")
+    seed_box = widgets.IntText(value=seed, description="seed", layout=widgets.Layout(width="9em"))
+    seed_box.add_class("t-seed")
+    readout = widgets.HTML()
+    readout.add_class("t-readout")
+    picture = widgets.Image(format=viz.FORMAT)
+    picture.add_class("t-plot")
+    d = embed_dim if embed_dim is not None else "D"
+
+    def describe() -> str:
+        ratio = slider.value
+        try:
+            keep = num_kept(n, ratio)
+        except (TypeError, ValueError) as error:
+            return f"INVALID: {error}"
+        return (
+            f"mask ratio {ratio:.2f}: keep round({n} x {1 - ratio:.2f}) = {keep} of {n} patches, hide {n - keep}; "
+            f"the encoder's input is (1, 1+{keep}, {d}) instead of (1, 1+{n}, {d})"
+        )
+
+    def update(_change=None) -> None:
+        try:
+            text = describe()
+            if text.startswith("INVALID"):
+                readout.value = f"<b style='color:#c0392b'>✗ invalid</b>: {html.escape(text[9:])}"
+                return
+            readout.value = html.escape(text)
+            masked = random_masking(tokens, slider.value, seed=int(seed_box.value))
+            picture.value = viz.figure_to_bytes(viz.plot_masking(image, patch_size, masked.mask[0]))
+            explorer.mask = masked.mask[0]
+        except Exception as error:  # a widget must never die in front of a class
+            readout.value = _error_html(error)
+
+    explorer = FigureWidget(
+        [widgets.HBox([slider, seed_box]), readout, picture],
+        summary=lambda: "mask-ratio explorer: " + describe(),
+        picture=lambda: (f"image/{viz.FORMAT}", picture.value),
+    )
+    explorer.slider, explorer.seed, explorer.readout, explorer.picture = slider, seed_box, readout, picture
+    explorer.mask = None
+    slider.observe(update, names="value")
+    seed_box.observe(update, names="value")
+    update()
+    return explorer
+
+
+# --- the ViT-VAE (notebook 07) ------------------------------------------------------------------------------------
+
+
+def _check_vae_images(model, images) -> None:
+    from .vae import ViTVAE
+
+    if not isinstance(model, ViTVAE):
+        raise TypeError(f"model must be a vitlib.vae.ViTVAE; got {type(model).__name__}.")
+    if not isinstance(images, torch.Tensor) or images.dim() != 4 or tuple(images.shape[1:]) != model.image_shape:
+        shape = tuple(images.shape) if isinstance(images, torch.Tensor) else type(images).__name__
+        raise ValueError(f"images must be a batch (N, {', '.join(map(str, model.image_shape))}); got {shape}.")
+
+
+def latent_interpolation(model, images: torch.Tensor, *, labels=None, first: int = 0, second: int = 1, steps: int = 9):
+    """Two digit pickers and a slider ``t`` from 0 to 1 over the line between their mean
+    codes, ``z = (1 - t)·μ(first) + t·μ(second)``, decoded by the ViT-VAE (notebook 07).
+
+    ``images`` is ``(N, C, H, W)``; ``labels`` (optional, ``(N,)``) name the digits.
+    The strip shows every slider position; the current one is framed in red.
+    """
+    from .vae import interpolate_latents
+
+    _check_vae_images(model, images)
+    n = len(images)
+    for name, index in (("first", first), ("second", second)):
+        if isinstance(index, bool) or not isinstance(index, int) or not 0 <= index < n:
+            raise ValueError(f"{name} must be an image index in 0..{n - 1}; got {index!r}.")
+    if isinstance(steps, bool) or not isinstance(steps, int) or steps < 2:
+        raise ValueError(f"steps must be an int >= 2 (the two ends); got {steps!r}.")
+    if labels is not None and len(labels) != n:
+        raise ValueError(f"labels must hold one label per image ({n}); got {len(labels)}.")
+    model.eval()
+    first_box = widgets.BoundedIntText(value=first, min=0, max=n - 1, description="first")
+    first_box.add_class("t-first")
+    second_box = widgets.BoundedIntText(value=second, min=0, max=n - 1, description="second")
+    second_box.add_class("t-second")
+    step = 1 / (steps - 1)
+    slider = widgets.FloatSlider(value=0.5, min=0.0, max=1.0, step=step, description="t", continuous_update=False)
+    slider.add_class("t-slider")
+    readout = widgets.HTML()
+    readout.add_class("t-readout")
+    picture = widgets.Image(format=viz.FORMAT)
+    picture.add_class("t-plot")
+
+    def name(index: int) -> str:
+        return f"#{index}" + (f" (a {int(labels[index])})" if labels is not None else "")
+
+    def describe() -> str:
+        t = slider.value
+        return (
+            f"t = {t:.2f}: z = {1 - t:.2f}·μ({name(first_box.value)}) + {t:.2f}·μ({name(second_box.value)}), "
+            f"decoded; the strip shows {steps} points from t = 0 to 1"
+        )
+
+    def update(_change=None) -> None:
+        try:
+            a, b = images[first_box.value], images[second_box.value]
+            with torch.no_grad():
+                mu, _ = model.encode(torch.stack([a, b]))
+                strip = model.decode(interpolate_latents(mu[0], mu[1], steps))
+                t = slider.value
+                now = model.decode(((1 - t) * mu[0] + t * mu[1])[None])  # the point the slider is on
+            explorer.current = now[0]
+            readout.value = html.escape(describe())
+            fig = viz.plot_interpolation(
+                strip,
+                first=a,
+                second=b,
+                highlight=round(slider.value * (steps - 1)),
+                title=f"from {name(first_box.value)} to {name(second_box.value)}: decoded points on the line",
+            )
+            picture.value = viz.figure_to_bytes(fig)
+        except Exception as error:  # a widget must never die in front of a class
+            readout.value = _error_html(error)
+
+    explorer = FigureWidget(
+        [widgets.HBox([first_box, second_box, slider]), readout, picture],
+        summary=lambda: "latent interpolation: " + describe(),
+        picture=lambda: (f"image/{viz.FORMAT}", picture.value),
+    )
+    explorer.first, explorer.second, explorer.slider = first_box, second_box, slider
+    explorer.readout, explorer.picture, explorer.current = readout, picture, None
+    for control in (first_box, second_box, slider):
+        control.observe(update, names="value")
+    update()
+    return explorer
+
+
+def prior_sampler(model, *, n: int = 16, seed: int = 0, ncols: int = 8):
+    """A "sample" button drawing ``n`` new images from the ViT-VAE's prior, ``z ~ N(0, I)``
+    (notebook 07). Each click moves to the next seed, so the sequence is reproducible;
+    the seed box jumps to any seed."""
+    from .vae import ViTVAE
+
+    if not isinstance(model, ViTVAE):
+        raise TypeError(f"model must be a vitlib.vae.ViTVAE; got {type(model).__name__}.")
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"n must be a positive int; got {n!r}.")
+    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
+        raise ValueError(f"seed must be an int >= 0; got {seed!r}.")
+    model.eval()
+    button = widgets.Button(description="sample", icon="random", tooltip="draw new z ~ N(0, I) (next seed)")
+    button.add_class("t-sample")
+    seed_box = widgets.BoundedIntText(value=seed, min=0, max=2**31 - 1, description="seed")
+    seed_box.add_class("t-seed")
+    readout = widgets.HTML()
+    readout.add_class("t-readout")
+    picture = widgets.Image(format=viz.FORMAT)
+    picture.add_class("t-plot")
+
+    def describe() -> str:
+        return f"seed {seed_box.value}: {n} latents z ~ N(0, I) of {model.latent_dim} numbers each, decoded"
+
+    def update(_change=None) -> None:
+        try:
+            explorer.samples = model.sample(n, seed=int(seed_box.value))
+            readout.value = html.escape(describe())
+            title = f"samples from the prior, seed {seed_box.value}"
+            fig = viz.plot_image_grid(explorer.samples, ncols=ncols, title=title)
+            picture.value = viz.figure_to_bytes(fig)
+        except Exception as error:  # a widget must never die in front of a class
+            readout.value = _error_html(error)
+
+    def next_seed(_button=None) -> None:
+        try:
+            seed_box.value = seed_box.value + 1  # observing the seed redraws
+        except Exception as error:  # a widget must never die in front of a class
+            readout.value = _error_html(error)
+
+    explorer = FigureWidget(
+        [widgets.HBox([button, seed_box]), readout, picture],
+        summary=lambda: "prior sampler: " + describe(),
+        picture=lambda: (f"image/{viz.FORMAT}", picture.value),
+    )
+    explorer.button, explorer.seed, explorer.readout, explorer.picture = button, seed_box, readout, picture
+    explorer.samples = None
+    button.on_click(next_seed)
+    seed_box.observe(update, names="value")
+    update()
+    return explorer
+
+
+def attention_explorer(
+    images: torch.Tensor,
+    attention: torch.Tensor,
+    patch_size: int,
+    *,
+    titles=None,
+    image: int = 0,
+    layer: int = 0,
+    head: int = 0,
+    query: int = 0,
+) -> FigureWidget:
+    """Pickers for image, layer, head and query token over attention maps (notebooks 05-06).
+
+    ``images`` ``(B, C, H, W)`` and the ``(depth, B, heads, 1+N, 1+N)``
+    attention that ``ViT.forward_with_attention`` returned for them. The
+    head picker also offers the mean of the heads. Shows the attention
+    matrix beside the image, with the query's row laid over the patches.
+    """
+    if not isinstance(attention, torch.Tensor) or attention.dim() != 5:
+        raise ValueError(
+            "attention must be (depth, B, heads, 1+N, 1+N) as ViT.forward_with_attention returns it; got "
+            f"{tuple(attention.shape) if isinstance(attention, torch.Tensor) else type(attention).__name__}."
+        )
+    depth, b, heads, n, _ = attention.shape
+    if not isinstance(images, torch.Tensor) or images.dim() != 4 or len(images) != b:
+        raise ValueError(f"images must be the (B, C, H, W) batch the attention came from, B = {b}.")
+    gh, gw = grid_size(images.shape[-2:], patch_size)
+    if n != 1 + gh * gw:
+        raise ValueError(f"attention covers {n} tokens, but the images in {patch_size} px patches give 1 + {gh * gw}.")
+    titles = [f"image {i}" for i in range(b)] if titles is None else [str(t) for t in titles]
+    for name, value, low, top in (
+        ("image", image, 0, b),
+        ("layer", layer, 0, depth),
+        ("head", head, -1, heads),
+        ("query", query, 0, n),
+    ):
+        if isinstance(value, bool) or not isinstance(value, int) or not low <= value < top:
+            extra = " (-1: the mean of the heads)" if name == "head" else ""
+            raise ValueError(f"{name} must be an int in {low}..{top - 1}{extra}; got {value!r}.")
+    image_picker = widgets.Dropdown(options=[(t, i) for i, t in enumerate(titles)], value=image, description="image")
+    image_picker.add_class("t-image")
+    layer_picker = widgets.Dropdown(options=list(range(depth)), value=layer, description="layer")
+    layer_picker.add_class("t-layer")
+    head_picker = widgets.Dropdown(
+        options=[(f"head {k}", k) for k in range(heads)] + [("mean of heads", -1)], value=head, description="head"
+    )
+    head_picker.add_class("t-head")
+    query_slider = widgets.IntSlider(value=query, min=0, max=n - 1, description="query token", continuous_update=False)
+    query_slider.style.description_width = "initial"
+    query_slider.add_class("t-slider")
+    readout = widgets.HTML()
+    readout.add_class("t-readout")
+    picture = widgets.Image(format=viz.FORMAT)
+    picture.add_class("t-plot")
+
+    def weights() -> torch.Tensor:
+        per_head = attention[layer_picker.value, image_picker.value]  # (heads, 1+N, 1+N)
+        return per_head.mean(0) if head_picker.value == -1 else per_head[head_picker.value]
+
+    def describe() -> str:
+        q = query_slider.value
+        row = weights()[q]
+        who = "[CLS]" if q == 0 else f"patch {q - 1}"
+        top = int(row.argmax())
+        target = "[CLS]" if top == 0 else f"patch {top - 1}"
+        head_name = "mean of heads" if head_picker.value == -1 else f"head {head_picker.value}"
+        return (
+            f"{titles[image_picker.value]}, layer {layer_picker.value}, {head_name}: {who} gives its largest "
+            f"weight, {row[top].item():.2f}, to {target}; it keeps {row[q].item():.2f} for itself"
+        )
+
+    def update(_change=None) -> None:
+        try:
+            readout.value = html.escape(describe())
+            head_name = "mean of heads" if head_picker.value == -1 else f"head {head_picker.value}"
+            fig = viz.plot_attention_panel(
+                images[image_picker.value],
+                weights(),
+                patch_size,
+                query=query_slider.value,
+                title=f"layer {layer_picker.value}, {head_name}",
+            )
+            picture.value = viz.figure_to_bytes(fig)
+        except Exception as error:  # a widget must never die in front of a class
+            readout.value = _error_html(error)
+
+    for control in (image_picker, layer_picker, head_picker, query_slider):
+        control.observe(update, names="value")
+    update()
+    controls = [layer_picker, head_picker, query_slider]
+    if b > 1:
+        controls.insert(0, image_picker)
+    explorer = FigureWidget(
+        [widgets.HBox(controls), readout, picture],
+        summary=lambda: "attention explorer: " + describe(),
+        picture=lambda: (f"image/{viz.FORMAT}", picture.value),
+    )
+    explorer.image, explorer.layer, explorer.head = image_picker, layer_picker, head_picker
+    explorer.query, explorer.readout, explorer.picture = query_slider, readout, picture
     return explorer

@@ -1,0 +1,605 @@
+"""The widgets in a real browser: JupyterLab driven by Debian's Chromium through Playwright.
+
+For each row of CASES: open a copy of the notebook (in a temporary root, so that autosave never
+writes into the repository) in a real `jupyter lab` server, run its cells, check that the widget
+rendered as live controls (not the static picture or the text a missing widget manager leaves),
+move a control and check that the readout and the picture (its image data) changed; optionally try
+a value the widget must show as invalid; and check that no cell raised an error it was not tagged
+to raise. All notebooks open in one JupyterLab page, each in its own tab and kernel, and start
+running at once, so that their kernels work while earlier widgets are checked. A failure saves a
+screenshot under ``test-artifacts/`` and prints its path. The server and the browser are stopped at
+the end, whatever happens (by process group and PID).
+
+Needs ``/usr/bin/chromium`` (``apt-get install chromium``; never a Playwright browser download).
+Without it the test is skipped, except under CI (``CI=true``), where a missing browser is a failure.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+import pytest
+
+pytestmark = pytest.mark.browser
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOKS = ROOT / "notebooks"
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM = Path(os.environ.get("CHROMIUM", "/usr/bin/chromium"))
+KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+# What a notebook shows when the widget manager is missing: the widget's repr, or FigureWidget's static summary.
+FALLBACK_TEXT = ("VBox(", "HBox(", "IntSlider(", "Dropdown(", "interactive(", "patch explorer:")
+
+
+@dataclass(frozen=True)
+class Case:
+    """One widget of one notebook, and what moving it must change.
+
+    notebook   file in notebooks/
+    cell       text that the source of the widget's cell contains (the first such cell)
+    control    CSS selector of the control, inside that cell's output
+    action     "slider": type ``value`` into the slider's readout and press Enter;
+               "dropdown": select the option labelled ``value``; "click": click the control
+    value      the new value (must differ from the one the notebook leaves)
+    expect     selector -> regex that the element's text must match after the change
+    picture    selector of the widget's picture (an <img> or an element holding one), whose data must change
+    invalid    a value the control accepts but the widget must report as invalid (in ``invalid_in``)
+    run        "all": Run All Cells; "through": run the cells up to and including the widget's cell
+    """
+
+    notebook: str
+    cell: str
+    control: str
+    action: str
+    value: str
+    expect: dict[str, str] = field(default_factory=dict)
+    picture: str = ".t-plot"
+    invalid: str | None = None
+    invalid_in: str = ".t-readout"
+    run: str = "all"
+    run_timeout_s: float = 120.0
+
+
+# One row per notebook that has a widget. The widgets follow CONTRIBUTING.md: `t-...` classes on the
+# controls (`t-slider`, `t-photo`, `t-readout`, `t-plot`), and they show a bad setting instead of raising.
+# "through" rows start from the widget's initial state; 01 runs every cell (the cells after the widget move
+# its slider in code and leave it at 16).
+CASES = [
+    Case(
+        "00_tokens_vs_patches.ipynb",
+        cell="patch_explorer(",
+        control=".t-slider",
+        action="slider",
+        value="16",  # from 32, on a 224 x 224 photo
+        expect={".t-readout": r"N = 14 × 14 = 196 tokens .*3·16·16 = 768"},
+        invalid="20",
+        run="through",
+    ),
+    Case(
+        "01_patchify.ipynb",
+        cell="patch_explorer(",
+        control=".t-slider",
+        action="slider",
+        value="32",  # from 16, on a 192 x 288 photo
+        expect={".t-readout": r"N = 6 × 9 = 54 tokens .*3·32·32 = 3072"},
+        invalid="15",
+    ),
+    Case(
+        "02_linear_projection.ipynb",
+        cell="filter_explorer(",
+        control=".t-slider",
+        action="slider",
+        value="7",  # from 0
+        expect={".t-readout": r"^embedding dim 7 of \d+: filter 3x\d+x\d+"},
+        run="through",
+    ),
+    Case(
+        "04_positional_embeddings.ipynb",
+        cell="position_similarity_explorer(",
+        control=".t-slider",
+        action="slider",
+        value="20",  # from the middle patch, 105, of 14 x 14
+        expect={".t-readout": r"query patch 20 \(row 1, col 6\) of 14x14"},
+        run="through",
+    ),
+    Case(
+        "05_attention_and_encoder.ipynb",
+        cell="attention_explorer(",
+        control=".t-head",
+        action="dropdown",
+        value="head 1",  # from head 0, layer 3, query 0 ([CLS])
+        expect={".t-readout": r"layer 3, head 1: \[CLS\] gives its largest weight"},
+        run="through",
+    ),
+    Case(
+        "06_training_a_vit.ipynb",
+        cell="attention_explorer(",
+        control=".t-slider",
+        action="slider",
+        value="3",  # the query token, from 0 ([CLS]) to patch 2 of the 2 x 2 grid of an 8 x 8 digit
+        expect={".t-readout": r"layer 3, head 0: patch 2 gives its largest weight"},
+        run="through",
+        run_timeout_s=240.0,  # trains the ViT first
+    ),
+    Case(
+        "07_vit_vae.ipynb",
+        cell="prior_sampler(",
+        control=".t-sample",
+        action="click",
+        value="",  # each click draws from the next seed: 0 -> 1
+        expect={".t-readout": r"^seed 1: 16 latents z ~ N\(0, I\)"},
+        run="through",
+        run_timeout_s=240.0,  # trains the ViT-VAE first
+    ),
+    Case(
+        "08_beyond_classification.ipynb",
+        cell="mask_ratio_explorer(",
+        control=".t-slider",
+        action="slider",
+        value="0.5",  # from 0.75, 196 patches
+        expect={".t-readout": r"mask ratio 0\.50: keep round\(196 x 0\.50\) = 98 of 196 patches"},
+        run="through",
+    ),
+]
+
+
+# ---------------------------------------------------------------------------- the browser and the server
+
+
+def _require(reason: str):
+    """A missing prerequisite: a failure under CI, a skip elsewhere."""
+    if os.environ.get("CI", "").lower() == "true":
+        pytest.fail(f"{reason} (CI=true: the browser test must run in CI; .ci/run installs chromium)")
+    pytest.skip(reason)
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    if not CHROMIUM.exists():
+        _require(f"{CHROMIUM} not found: run `apt-get install chromium` to run the browser tests")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _require("playwright is not installed: pip install -r requirements-dev.txt")
+    started = time.perf_counter()
+    playwright = sync_playwright().start()
+    try:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-dev-shm-usage",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        print(f"\n[browser] Chromium {browser.version} up in {time.perf_counter() - started:.1f} s")
+        try:
+            yield browser
+        finally:
+            browser.close()
+    finally:
+        playwright.stop()
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _write_settings(settings: Path) -> None:
+    """User settings of the test's JupyterLab: all cells in the DOM, no news toast, no kernel picker."""
+    values = {
+        "@jupyterlab/notebook-extension/tracker": {"windowingMode": "none", "autoStartDefaultKernel": True},
+        "@jupyterlab/apputils-extension/notification": {"fetchNews": "false", "checkForUpdates": False},
+    }
+    for plugin, value in values.items():
+        path = settings / f"{plugin}.jupyterlab-settings"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(value))
+
+
+class LabServer:
+    def __init__(self, tmp: Path):
+        self.tmp = tmp
+        self.root = tmp / "root"
+        self.port = _free_port()
+        self.token = secrets.token_hex(16)
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.log_path = tmp / "jupyter.log"
+        self.process: subprocess.Popen | None = None
+
+    def start(self, timeout: float = 90.0) -> None:
+        for name in ("root", "config", "data", "runtime", "settings", "workspaces", "mpl"):
+            (self.tmp / name).mkdir(parents=True, exist_ok=True)
+        _write_settings(self.tmp / "settings")
+        env = {
+            **os.environ,
+            "JUPYTER_CONFIG_DIR": str(self.tmp / "config"),
+            "JUPYTER_DATA_DIR": str(self.tmp / "data"),
+            "JUPYTER_RUNTIME_DIR": str(self.tmp / "runtime"),
+            "JUPYTER_PLATFORM_DIRS": "1",
+            "MPLCONFIGDIR": str(self.tmp / "mpl"),
+            # CI may export MPLBACKEND=Agg, with which the kernel shows no figure at all.
+            "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+            "OMP_NUM_THREADS": "1",  # as on Binder, and kind to a shared machine
+        }
+        command = [
+            sys.executable,
+            "-m",
+            "jupyterlab",
+            "--no-browser",
+            f"--port={self.port}",
+            "--ServerApp.port_retries=0",
+            "--ServerApp.ip=127.0.0.1",
+            f"--IdentityProvider.token={self.token}",
+            f"--ServerApp.root_dir={self.root}",
+            f"--LabApp.user_settings_dir={self.tmp / 'settings'}",
+            f"--LabApp.workspaces_dir={self.tmp / 'workspaces'}",
+            "--LabApp.expose_app_in_browser=True",
+            "--LabApp.news_url=None",
+            "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+        ]
+        if hasattr(os, "geteuid") and os.geteuid() == 0:
+            command.append("--allow-root")
+        started = time.perf_counter()
+        with open(self.log_path, "wb") as log:
+            self.process = subprocess.Popen(
+                command, env=env, cwd=self.root, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        while True:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"jupyter lab exited with {self.process.returncode}:\n{self.log_tail()}")
+            try:
+                if self.api("GET", "/api/status") is not None:
+                    break
+            except OSError:
+                pass
+            if time.perf_counter() - started > timeout:
+                raise RuntimeError(f"jupyter lab did not answer within {timeout:.0f} s:\n{self.log_tail()}")
+            time.sleep(0.25)
+        print(f"[browser] jupyter lab on port {self.port} up in {time.perf_counter() - started:.1f} s")
+
+    def api(self, method: str, path: str):
+        request = urllib.request.Request(
+            self.base + path, method=method, headers={"Authorization": f"token {self.token}"}
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            body = response.read()
+        return json.loads(body) if body else {}
+
+    def log_tail(self, lines: int = 40) -> str:
+        try:
+            return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+    def stop(self) -> None:
+        """By process group and recorded PIDs, never by name. Kernels run in their own sessions."""
+        if self.process is None:
+            return
+        import psutil
+
+        try:
+            children = psutil.Process(self.process.pid).children(recursive=True)
+        except psutil.Error:
+            children = []
+        try:
+            os.killpg(self.process.pid, signal.SIGTERM)  # the server shuts its kernels down cleanly
+            self.process.wait(timeout=15)
+        except ProcessLookupError:
+            pass
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=5)
+        for child in children:
+            try:
+                child.kill()
+            except psutil.Error:
+                pass
+        self.process = None
+
+
+@pytest.fixture(scope="module")
+def lab(chromium, tmp_path_factory):
+    server = LabServer(tmp_path_factory.mktemp("jupyterlab"))
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
+
+
+def _copy_notebook(case: Case, server: LabServer) -> str:
+    """A clean copy in the server's temporary root, so that autosave never writes into the repository."""
+    source = NOTEBOOKS / case.notebook
+    assert source.exists(), f"{source} does not exist: remove its row from CASES or write the notebook"
+    nb = nbformat.read(source, as_version=4)
+    nb.metadata["kernelspec"] = KERNELSPEC
+    nb.metadata.pop("widgets", None)
+    for cell in nb.cells:
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
+    target = server.root / "notebooks" / case.notebook
+    target.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, target)
+    # Files next to the notebook that it may read (none today), without the other notebooks.
+    for extra in NOTEBOOKS.iterdir():
+        if extra.is_file() and extra.suffix != ".ipynb" and not (target.parent / extra.name).exists():
+            shutil.copy(extra, target.parent / extra.name)
+    return f"notebooks/{case.notebook}"
+
+
+# ---------------------------------------------------------------------------- JupyterLab, from the page
+# One JupyterLab page holds every notebook of the run, each in its own tab with its own kernel. All of them
+# are opened and started first, so that their kernels run while the earlier widgets are being checked.
+
+PANEL = """(path) => {
+  for (const w of window.jupyterapp.shell.widgets('main')) {
+    if (w.context && w.context.path === path) return w;
+  }
+  return null;
+}"""
+KERNEL_IDLE = f"""(path) => {{
+  const panel = ({PANEL})(path);
+  const kernel = panel && panel.sessionContext.session && panel.sessionContext.session.kernel;
+  return !!kernel && kernel.connectionStatus === 'connected' && kernel.status === 'idle';
+}}"""
+OPEN_AND_RUN = f"""async ([path, text, mode, key]) => {{
+  const app = window.jupyterapp;
+  window.__runs = window.__runs || {{}};
+  const panel = await app.commands.execute('docmanager:open', {{path, factory: 'Notebook'}});
+  await panel.context.ready;
+  await panel.sessionContext.ready;
+  const started = Date.now();
+  while (!({KERNEL_IDLE})(path)) {{
+    if (Date.now() - started > 90000) return {{error: 'the kernel did not start within 90 s'}};
+    await new Promise(r => setTimeout(r, 200));
+  }}
+  app.shell.activateById(panel.id);
+  const notebook = panel.content, cells = notebook.widgets;
+  const index = cells.findIndex(c => c.model.type === 'code' && c.model.sharedModel.getSource().includes(text));
+  if (index < 0) return {{error: `no code cell contains ${{JSON.stringify(text)}}`}};
+  cells[index].node.setAttribute('data-test-widget-cell', key);
+  let command = 'notebook:run-all-cells';
+  if (mode === 'through' && index + 1 < cells.length) {{
+    notebook.activeCellIndex = index + 1;
+    command = 'notebook:run-all-above';
+  }}
+  const t0 = performance.now();
+  window.__runs[key] = {{state: 'running'}};
+  app.commands.execute(command).then(
+    () => {{ window.__runs[key] = {{state: 'done', seconds: (performance.now() - t0) / 1000}}; }},
+    e => {{ window.__runs[key] = {{state: 'failed: ' + e, seconds: (performance.now() - t0) / 1000}}; }});
+  return {{index}};
+}}"""
+ACTIVATE = f"""(path) => {{ window.jupyterapp.shell.activateById(({PANEL})(path).id); }}"""
+CLOSE = f"""async (path) => {{
+  const panel = ({PANEL})(path);
+  if (!panel) return;
+  await panel.sessionContext.shutdown();
+  panel.dispose();
+}}"""
+ERRORS = f"""(path) => {{
+  const found = [];
+  ({PANEL})(path).content.widgets.forEach((cell, i) => {{
+    if (cell.model.type !== 'code') return;
+    const json = cell.model.toJSON();
+    const tags = (json.metadata && json.metadata.tags) || [];
+    for (const out of json.outputs || []) {{
+      if (out.output_type === 'error' && !tags.includes('raises-exception')) {{
+        found.push(`cell ${{i}}: ${{out.ename}}: ${{out.evalue}}`);
+      }}
+    }}
+  }});
+  return found;
+}}"""
+PICTURE = """async (el) => {
+  const img = el.tagName === 'IMG' ? el : el.querySelector('img');
+  if (!img || !img.src) return null;
+  const data = await (await fetch(img.src)).arrayBuffer();
+  const digest = await crypto.subtle.digest('SHA-256', data);
+  const hex = Array.from(new Uint8Array(digest)).map(b => b.toString(16).padStart(2, '0')).join('');
+  return {src: img.src, sha256: hex, bytes: data.byteLength};
+}"""
+PICTURE_SRC = """(el) => {
+  const img = el.tagName === 'IMG' ? el : el.querySelector('img');
+  return img ? img.src : null;
+}"""
+
+
+def _text(locator) -> str:
+    return " ".join(locator.inner_text().split())
+
+
+def _settled_text(locator, *, quiet_s: float = 1.0, timeout_s: float = 15.0) -> str:
+    """The element's text once it has stopped changing: the kernel's last updates of the widget (sent by the
+    cells after it) can reach the page after Run All has finished."""
+    deadline, last, since = time.perf_counter() + timeout_s, None, time.perf_counter()
+    while True:
+        text = _text(locator)
+        if text != last:
+            last, since = text, time.perf_counter()
+        elif time.perf_counter() - since >= quiet_s or time.perf_counter() > deadline:
+            return text
+        time.sleep(0.1)
+
+
+def _set_value(output, case: Case, value: str) -> None:
+    control = output.locator(case.control).first
+    if case.action == "slider":
+        readout = control.locator(".widget-readout")
+        readout.fill(value)
+        readout.press("Enter")  # a blur without Enter does not commit the value
+    elif case.action == "dropdown":
+        control.locator("select").select_option(label=value)
+    elif case.action == "click":
+        control.click()
+    else:
+        raise ValueError(f"unknown action {case.action!r} in {case}; use 'slider', 'dropdown' or 'click'")
+
+
+def _wait_text_change(page, locator, before: str, what: str, timeout_ms: float = 20_000) -> str:
+    try:
+        page.wait_for_function(
+            "([el, before]) => el.innerText.split(/\\s+/).join(' ').trim() !== before",
+            arg=[locator.element_handle(), before],
+            timeout=timeout_ms,
+        )
+    except Exception as error:
+        raise AssertionError(f"{what}: still {before!r} after {timeout_ms / 1000:.0f} s") from error
+    return _text(locator)
+
+
+def _key(case: Case) -> str:
+    return Path(case.notebook).stem
+
+
+@pytest.fixture(scope="module")
+def lab_page(chromium, lab, request):
+    """One JupyterLab page; every selected notebook opened in it, its cells started (not awaited)."""
+    selected = [item.callspec.params["case"] for item in request.session.items if item.module is sys.modules[__name__]]
+    started = time.perf_counter()
+    context = chromium.new_context(viewport={"width": 1400, "height": 1000})
+    page = context.new_page()
+    page.errors = []
+    page.on("pageerror", lambda error: page.errors.append(str(error)))
+    try:
+        # A fresh workspace (and reset), so that no tab of an earlier run is restored.
+        page.goto(f"{lab.base}/lab/workspaces/t{secrets.token_hex(4)}?reset&token={lab.token}")
+        page.wait_for_function("() => window.jupyterapp !== undefined", timeout=60_000)
+        page.evaluate("() => window.jupyterapp.restored")
+        print(f"[browser] JupyterLab page ready in {time.perf_counter() - started:.1f} s")
+        page.opened = {}
+        for case in {_key(case): case for case in selected}.values():
+            t = time.perf_counter()
+            try:
+                path = _copy_notebook(case, lab)
+                page.opened[_key(case)] = page.evaluate(OPEN_AND_RUN, [path, case.cell, case.run, _key(case)])
+            except Exception as error:  # reported by that notebook's test, not by the others
+                page.opened[_key(case)] = {"error": f"{type(error).__name__}: {error}"}
+            print(f"[browser] {case.notebook}: opened, kernel idle, cells started in {time.perf_counter() - t:.1f} s")
+        yield page
+    finally:
+        context.close()
+
+
+def _check_widget(page, server: LabServer, case: Case, timings: dict, seen: dict) -> None:
+    path, key = f"notebooks/{case.notebook}", _key(case)
+    opened = page.opened[key]
+    assert "error" not in opened, f"{case.notebook}: {opened['error']} (update its row in CASES?)"
+    page.evaluate(ACTIVATE, path)
+    output = page.locator(f"[data-test-widget-cell='{key}'] .jp-OutputArea")
+    seen["output"] = output  # what a failure's screenshot shows
+    try:
+        page.wait_for_function(
+            "(key) => window.__runs[key].state !== 'running'", arg=key, timeout=case.run_timeout_s * 1000, polling=250
+        )
+    except Exception as error:
+        raise AssertionError(f"{case.notebook}: the cells did not finish within {case.run_timeout_s:.0f} s") from error
+    page.wait_for_function(KERNEL_IDLE, arg=path, timeout=30_000)
+    run = page.evaluate("(key) => window.__runs[key]", key)
+    timings["run"] = run["seconds"]
+    errors = page.evaluate(ERRORS, path)
+    assert not errors, f"{case.notebook}: cells raised errors they are not tagged to raise: {errors}"
+    assert run["state"] == "done", f"{case.notebook}: {run['state']}"
+
+    # The widget rendered as controls: not its repr, not FigureWidget's static picture and summary.
+    try:
+        output.locator(case.control).first.wait_for(state="visible", timeout=20_000)
+    except Exception as error:
+        picture = " and a static picture (is the widget manager, jupyterlab_widgets, missing?)"
+        shows = f"{_text(output)[:300]!r}" + (picture if output.locator(".jp-RenderedImage").count() else "")
+        raise AssertionError(f"{case.notebook}: widget not rendered; the cell shows {shows}") from error
+    shown = _text(output)
+    assert not any(text in shown for text in FALLBACK_TEXT), f"the widget shows its text fallback: {shown[:300]!r}"
+    assert output.locator(".jp-RenderedImage").count() == 0, "the widget shows its static picture, not its controls"
+
+    watched = {selector: output.locator(selector).first for selector in case.expect}
+    before = {selector: _settled_text(locator) for selector, locator in watched.items()}
+    picture = output.locator(case.picture).first if case.picture else None
+    picture_before = picture.evaluate(PICTURE) if picture is not None else None
+    if picture is not None:
+        assert picture_before and picture_before["bytes"] > 0, f"{case.picture}: no picture before the change"
+
+    # Move the control: readouts and the picture follow (the value went through the kernel and back).
+    t = time.perf_counter()
+    _set_value(output, case, case.value)
+    after = {}
+    for selector, locator in watched.items():
+        after[selector] = _wait_text_change(page, locator, before[selector], f"after setting {case.value}, {selector}")
+    for selector, pattern in case.expect.items():
+        assert re.search(pattern, after[selector]), f"after setting {case.value}: {selector} shows {after[selector]!r}"
+    if picture is not None:
+        try:
+            page.wait_for_function(
+                f"([el, old]) => ({PICTURE_SRC})(el) !== old",
+                arg=[picture.element_handle(), picture_before["src"]],
+                timeout=20_000,
+            )
+        except Exception as error:
+            raise AssertionError(f"after setting {case.value}, the picture {case.picture} did not change") from error
+        picture_after = picture.evaluate(PICTURE)
+        assert picture_after["sha256"] != picture_before["sha256"], "the picture's src changed but not its data"
+    timings["change"] = time.perf_counter() - t
+
+    if case.invalid is not None:
+        shown_before = _text(output.locator(case.invalid_in).first)
+        _set_value(output, case, case.invalid)
+        where = f"after setting the invalid {case.invalid}, {case.invalid_in}"
+        shown = _wait_text_change(page, output.locator(case.invalid_in).first, shown_before, where)
+        assert "invalid" in shown.lower() and case.invalid in shown, f"{case.invalid} shown as {shown!r}"
+        assert output.locator(case.control).first.is_visible(), "the control vanished after an invalid value"
+
+    # Nothing went wrong on the way: no error output anywhere, no widget reporting an error.
+    page.wait_for_function(KERNEL_IDLE, arg=path, timeout=30_000)
+    errors = page.evaluate(ERRORS, path)
+    assert not errors, f"{case.notebook}: error output after moving the widget: {errors}"
+    assert "error:" not in _text(output).lower(), f"the widget reports an error: {_text(output)[:300]!r}"
+
+
+@pytest.mark.parametrize("case", CASES, ids=[case.notebook.split("_")[0] for case in CASES])
+def test_widget_in_jupyterlab(case, lab, lab_page):
+    started = time.perf_counter()
+    timings: dict[str, float] = {}
+    seen: dict = {}
+    page = lab_page
+    try:
+        _check_widget(page, lab, case, timings, seen)
+    except BaseException:
+        ARTIFACTS.mkdir(exist_ok=True)
+        shot = ARTIFACTS / f"browser-{_key(case)}.png"
+        try:
+            if "output" in seen:
+                seen["output"].scroll_into_view_if_needed(timeout=5_000)
+            page.screenshot(path=str(shot))
+            print(f"\n[browser] screenshot of the failure: {shot}")
+        except Exception as error:  # the page may be gone; the failure itself matters more
+            print(f"\n[browser] no screenshot ({error})")
+        print(f"[browser] page errors: {page.errors[:5]}\n[browser] server log:\n{lab.log_tail()}")
+        raise
+    finally:
+        try:  # free this notebook's kernel (up to 1 GB) for the ones still running
+            page.evaluate(CLOSE, f"notebooks/{case.notebook}")
+        except Exception as error:
+            print(f"[browser] could not close {case.notebook}: {error}")
+        steps = ", ".join(f"{name} {seconds:.1f} s" for name, seconds in timings.items())
+        print(f"[browser] {case.notebook}: {steps}; checked {time.perf_counter() - started:.1f} s after its turn came")

@@ -1,0 +1,152 @@
+"""vitlib.env.check_environment: what it finds, and one plain fix for each problem."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import sys
+import types
+from pathlib import Path
+
+import pytest
+
+from vitlib import env
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def widget_prefix(tmp_path):
+    """An install prefix that holds JupyterLab's widget extension."""
+    (tmp_path / env.WIDGET_EXTENSION).mkdir(parents=True)
+    return str(tmp_path)
+
+
+def _fake_versions(monkeypatch, **versions):
+    """Make importlib.metadata report these versions (None: not installed)."""
+    real = importlib.metadata.version
+
+    def version(name):
+        key = name.replace("-", "_")
+        if key in versions:
+            if versions[key] is None:
+                raise importlib.metadata.PackageNotFoundError(name)
+            return versions[key]
+        return real(name)
+
+    monkeypatch.setattr(env.metadata, "version", version)
+
+
+def test_this_environment_is_ready(widget_prefix):
+    report = env.check_environment(prefixes=[widget_prefix], cwd=ROOT / "notebooks")
+    assert report.ok, report.problems
+    assert report.found["torch"] == importlib.metadata.version("torch")
+    assert report.found["widget front end"].startswith("installed")
+    assert report.found["device"].startswith(("cpu", "cuda"))
+    assert repr(report).endswith("✅ Ready: everything the series needs is here.")
+
+
+def test_default_search_finds_the_widget_extension_of_this_environment():
+    # requirements.txt installs jupyterlab_widgets, whose extension lands in sys.prefix.
+    report = env.check_environment()
+    assert (
+        report.found["widget front end"]
+        == f"installed (jupyterlab_widgets {importlib.metadata.version('jupyterlab_widgets')})"
+    )
+
+
+def test_missing_widget_extension_is_a_problem_with_a_fix(tmp_path):
+    report = env.check_environment(prefixes=[str(tmp_path)])
+    assert not report.ok
+    assert report.found["widget front end"] == "missing"
+    (problem,) = [p for p in report.problems if "widget extension" in p]
+    assert "pip install jupyterlab_widgets" in problem and "reload the page" in problem
+    assert "To fix:" in repr(report) and f"✗ {problem}" in repr(report)
+
+
+def test_missing_package_says_what_to_install(monkeypatch, widget_prefix):
+    _fake_versions(monkeypatch, numpy=None)
+    report = env.check_environment(prefixes=[widget_prefix])
+    assert report.found["numpy"] == "missing"
+    assert report.problems == [
+        "numpy is not installed: run `pip install -r requirements.txt` in this environment, then restart the kernel."
+    ]
+
+
+def test_old_version_names_the_minimum(monkeypatch, widget_prefix):
+    _fake_versions(monkeypatch, torch="1.13.1+cu117")
+    report = env.check_environment(prefixes=[widget_prefix])
+    assert report.found["torch"] == "1.13.1+cu117"
+    assert any(
+        p.startswith("torch 1.13.1+cu117 is older than 2.1: run `pip install -r requirements.txt`")
+        for p in report.problems
+    )
+
+
+def test_optional_package_missing_names_the_notebook_that_needs_it(monkeypatch, widget_prefix):
+    _fake_versions(monkeypatch, transformers=None)
+    report = env.check_environment(prefixes=[widget_prefix])
+    assert report.found["transformers"] == "missing (needed in notebook 08 (pretrained weights))"
+    assert report.problems == [
+        "transformers is not installed, and notebook 08 (pretrained weights) needs it: "
+        "run `pip install -r requirements.txt`."
+    ]
+
+
+def test_widget_front_end_of_the_wrong_generation_is_a_problem(monkeypatch, widget_prefix):
+    # ipywidgets 8 with the JupyterLab 3 era front end: sliders render as text.
+    _fake_versions(monkeypatch, ipywidgets="8.1.9", jupyterlab_widgets="1.1.7")
+    report = env.check_environment(prefixes=[widget_prefix])
+    (problem,) = report.problems
+    assert problem.startswith("ipywidgets 8.1.9 needs jupyterlab_widgets 3.x, but 1.1.7 is installed")
+    assert "pip install jupyterlab_widgets ipywidgets" in problem
+
+
+def test_colab_needs_its_custom_widget_manager(monkeypatch, widget_prefix):
+    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    report = env.check_environment(prefixes=[widget_prefix])
+    assert report.found["running in"] == "Google Colab"
+    assert any("output.enable_custom_widget_manager()" in p for p in report.problems)
+
+
+def test_outside_a_notebook_is_a_note_not_a_problem(widget_prefix):
+    report = env.check_environment(prefixes=[widget_prefix])
+    assert report.found["running in"] in ("plain Python", "IPython in a terminal")
+    assert any("open the notebooks in JupyterLab" in note for note in report.notes)
+    assert report.ok
+
+
+def test_vitlib_from_another_checkout_is_a_problem(tmp_path, widget_prefix):
+    other = tmp_path / "other-copy"
+    (other / "vitlib").mkdir(parents=True)
+    (other / "vitlib" / "__init__.py").write_text("")
+    (other / "pyproject.toml").write_text("")
+    (other / "notebooks").mkdir()
+    report = env.check_environment(prefixes=[widget_prefix], cwd=other / "notebooks")
+    (problem,) = report.problems
+    assert problem.startswith(f"vitlib is imported from {ROOT}, not from this copy of the series ({other.resolve()})")
+    assert f"pip install -e {other.resolve()}" in problem
+
+
+def test_a_folder_outside_any_checkout_is_not_a_problem(tmp_path, widget_prefix):
+    assert env.check_environment(prefixes=[widget_prefix], cwd=tmp_path).ok
+
+
+def test_too_little_memory_is_a_problem(monkeypatch, widget_prefix):
+    monkeypatch.setattr(env, "_memory_gb", lambda: 0.5)
+    report = env.check_environment(prefixes=[widget_prefix])
+    assert report.found["memory"] == "0.5 GB"
+    (problem,) = report.problems
+    assert problem.startswith("only 0.5 GB of memory") and "Shut Down All Kernels" in problem
+
+
+def test_memory_is_measured():
+    memory = env._memory_gb()
+    assert memory is None or 0.1 < memory < 1e5
+
+
+@pytest.mark.parametrize(
+    ("version", "expected"),
+    [("2.13.0+cpu", (2, 13, 0)), ("8.1.9", (8, 1, 9)), ("2.0.0rc1", (2, 0, 0)), ("1.24", (1, 24)), ("dev", ())],
+)
+def test_version_tuple(version, expected):
+    assert env._version_tuple(version) == expected

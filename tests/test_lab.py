@@ -1,0 +1,59 @@
+"""vitlib.lab, the README's first command: the JupyterLab argv, --allow-root only as root."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+from vitlib import lab
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_command_opens_the_first_notebook_with_this_python():
+    command = lab.lab_command(Path("/repo/notebooks"), [], is_root=False)
+    assert command == [sys.executable, "-m", "jupyterlab", "/repo/notebooks/00_tokens_vs_patches.ipynb"]
+
+
+def test_allow_root_only_as_root():
+    assert "--allow-root" in lab.lab_command(Path("n"), [], is_root=True)
+    assert "--allow-root" not in lab.lab_command(Path("n"), [], is_root=False)
+
+
+def test_extra_arguments_are_passed_last():
+    command = lab.lab_command(Path("n"), ["--port", "9999", "--no-browser"], is_root=True)
+    assert command[-4:] == ["--allow-root", "--port", "9999", "--no-browser"]
+
+
+def test_the_first_notebook_exists():
+    assert (ROOT / "notebooks" / lab.FIRST_NOTEBOOK).is_file()
+
+
+@pytest.mark.parametrize("euid", [0, 1000])
+def test_main_execs_jupyterlab_in_the_repository(monkeypatch, euid):
+    calls = []
+    monkeypatch.setattr(lab.os, "geteuid", lambda: euid, raising=False)
+    monkeypatch.setattr(lab.os, "execv", lambda path, argv: calls.append((path, argv)))
+    lab.main(["--no-browser"])
+    ((path, argv),) = calls
+    assert path == sys.executable
+    assert argv[:4] == [sys.executable, "-m", "jupyterlab", str(ROOT / "notebooks" / lab.FIRST_NOTEBOOK)]
+    assert ("--allow-root" in argv) == (euid == 0)
+    assert argv[-1] == "--no-browser"
+
+
+def test_main_explains_a_missing_checkout(monkeypatch, tmp_path):
+    fake = tmp_path / "vitlib" / "lab.py"
+    fake.parent.mkdir()
+    monkeypatch.setattr(lab, "__file__", str(fake))
+    monkeypatch.setattr(lab.os, "execv", lambda *a: pytest.fail("must not start JupyterLab"))
+    with pytest.raises(SystemExit, match="cannot find .*00_tokens_vs_patches.ipynb"):
+        lab.main([])
+
+
+def test_jupyterlab_is_importable_as_a_module():
+    import importlib.util
+
+    assert importlib.util.find_spec("jupyterlab") is not None

@@ -1,0 +1,193 @@
+"""Every notebook is ready for a class: objectives and a time budget at the top, exercises with instant
+checkers (and solutions kept out of the notebook), a summary, the way on, and slides.
+
+Reads the stored .ipynb files only (nbval executes them). The same rules as CONTRIBUTING.md, "Notebooks".
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SERIES = [
+    "00_tokens_vs_patches",
+    "01_patchify",
+    "02_linear_projection",
+    "03_cls_token",
+    "04_positional_embeddings",
+    "05_attention_and_encoder",
+    "06_training_a_vit",
+    "07_vit_vae",
+    "08_beyond_classification",
+]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+SLIDE_TYPES = {"slide", "subslide", "fragment", "skip", "notes", "-"}
+CHECK_CALL = re.compile(r"\bnb(\d\d)\.(check_\w+)\(")
+
+
+def _cells(path: Path) -> list[dict]:
+    cells = json.loads(path.read_text(encoding="utf-8"))["cells"]
+    for cell in cells:
+        cell["text"] = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+    return cells
+
+
+def _slide(cell: dict) -> str | None:
+    return cell.get("metadata", {}).get("slideshow", {}).get("slide_type")
+
+
+def _header(cells: list[dict]) -> str:
+    """The markdown before the first code cell: title, what you will be able to do, objectives, budget."""
+    text = []
+    for cell in cells:
+        if cell["cell_type"] == "code":
+            break
+        text.append(cell["text"])
+    return "\n\n".join(text)
+
+
+def _section(cells: list[dict], heading: str) -> list[dict]:
+    """The cells from the markdown heading ``heading`` up to the next heading of the same level."""
+    start = next(
+        (i for i, c in enumerate(cells) if c["cell_type"] == "markdown" and c["text"].startswith(heading)), None
+    )
+    if start is None:
+        return []
+    level = heading.split()[0]
+    end = next(
+        (
+            i
+            for i in range(start + 1, len(cells))
+            if cells[i]["cell_type"] == "markdown" and re.match(rf"{level}\s", cells[i]["text"])
+        ),
+        len(cells),
+    )
+    return cells[start:end]
+
+
+def _functions(path: Path) -> set[str]:
+    return {node.name for node in ast.parse(path.read_text()).body if isinstance(node, ast.FunctionDef)}
+
+
+needs_notebooks = pytest.mark.skipif(not NOTEBOOKS, reason="no notebooks yet")
+each = pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem[:2] for p in NOTEBOOKS])
+
+
+@needs_notebooks
+def test_notebook_names_are_the_series():
+    unknown = [p.stem for p in NOTEBOOKS if p.stem not in SERIES]
+    assert not unknown, f"notebooks outside the series {SERIES}: {unknown}"
+
+
+@each
+def test_title_and_learning_objectives_at_the_top(path):
+    cells = _cells(path)
+    assert cells[0]["cell_type"] == "markdown", "the notebook starts with its header, in markdown"
+    title = cells[0]["text"].splitlines()[0]
+    assert re.match(rf"# {path.stem[:2]}\b", title), f"the title {title!r} starts with '# {path.stem[:2]}'"
+    header = _header(cells)
+    objectives = re.search(r"learning objectives\**:?\s*\n((?:\s*[-*] .+\n?(?:\s{2,}\S.*\n?)*)+)", header, re.I)
+    assert objectives, "the header lists the learning objectives ('**Learning objectives**' and a bullet list)"
+    items = re.findall(r"^\s*[-*] ", objectives.group(1), re.M)
+    assert 2 <= len(items) <= 8, f"{len(items)} learning objectives; give 2 to 8"
+    intro = re.sub(r"\*\*learning objectives.*", "", header.split("\n", 1)[-1], flags=re.I | re.S).strip()
+    assert len(intro.split()) >= 15, "a paragraph under the title says what you will be able to do"
+
+
+@each
+def test_time_budget_in_minutes_in_class_and_seconds_to_run(path):
+    header = _header(_cells(path))
+    budget = re.search(r"time budget.*", header, re.I)
+    assert budget, "the header has a '**Time budget:**' line"
+    line = budget.group(0)
+    minutes = re.search(r"(\d+)\s*minutes in class", line)
+    assert minutes and 5 <= int(minutes.group(1)) <= 90, f"minutes in class, 5 to 90: {line!r}"
+    seconds = re.search(r"\d+(\.\d+)?(\s*[–-]\s*\d+)?\s*s\b", line)
+    assert seconds and re.search(r"\bruns?\b", line), f"the measured seconds to run: {line!r}"
+
+
+@each
+def test_your_turn_exercises_call_their_checkers(path):
+    cells = _cells(path)
+    number = path.stem[:2]
+    section = _section(cells, "## Your turn")
+    assert section, "a '## Your turn' section"
+    exercise_cells = [c for c in section if c["cell_type"] == "code" and CHECK_CALL.search(c["text"])]
+    assert 1 <= len(exercise_cells) <= 3, f"{len(exercise_cells)} exercises; CONTRIBUTING asks for 1 to 3"
+    module = importlib.import_module(f"vitlib.exercises.nb{number}")
+    for cell in exercise_cells:
+        for nb, check in CHECK_CALL.findall(cell["text"]):
+            assert nb == number, f"notebook {number} calls nb{nb}.{check}; use its own nb{number}"
+            assert callable(getattr(module, check, None)), f"vitlib/exercises/nb{number}.py has no {check}"
+        # The learner's cell is blank: the answer is theirs to write, the checker judges it at once.
+        assert "your code here" in cell["text"], f"exercise cell is not blank for the learner:\n{cell['text']}"
+    imports = [c["text"] for c in section if f"from vitlib.exercises import nb{number}" in c["text"]]
+    assert imports, f"the section imports its checkers: from vitlib.exercises import nb{number}"
+
+
+@each
+def test_every_exercise_has_a_solution_for_instructors(path):
+    checks = {check for c in _cells(path) for _, check in CHECK_CALL.findall(c["text"])}
+    solutions = ROOT / "solutions" / f"{path.stem}.py"
+    assert solutions.is_file(), f"solutions/{path.stem}.py is missing"
+    defined = _functions(solutions)
+    missing = sorted({f"solution_{c.removeprefix('check_')}" for c in checks} - defined)
+    assert not missing, f"solutions/{path.stem}.py lacks {missing}"
+
+
+@each
+def test_solutions_are_not_spoiled_in_the_notebook(path):
+    for cell in _cells(path):
+        assert not re.search(r"^\s*(from|import)\s+solutions\b", cell["text"], re.M), "the notebook imports solutions"
+        assert "solution_" not in cell["text"], "the notebook calls a solution_ function"
+
+
+@each
+def test_summary_and_the_way_on(path):
+    cells = _cells(path)
+    summary = _section(cells, "## Summary")
+    assert summary, "a '## Summary' section"
+    text = "\n".join(c["text"] for c in summary if c["cell_type"] == "markdown")
+    assert re.search(r"^\|.+\|\s*$\n^\|[-:| ]+\|\s*$", text, re.M), "the summary has a table"
+    index = SERIES.index(path.stem) if path.stem in SERIES else None
+    if index is not None and index + 1 < len(SERIES):
+        following = SERIES[index + 1][:2]
+        paragraphs = [p for p in re.split(r"\n\s*\n", text) if re.search(r"\bnext\b", p, re.I)]
+        pointer = any(re.search(rf"\b{following}\b", p) for p in paragraphs)
+        assert pointer, f"the summary points to the next notebook, {SERIES[index + 1]} ('Next: **{following} · ...**')"
+
+
+@each
+def test_slideshow_metadata(path):
+    cells = _cells(path)
+    for index, cell in enumerate(cells):
+        kind = _slide(cell)
+        assert kind is None or kind in SLIDE_TYPES, f"cell {index}: slide_type {kind!r} is not one of {SLIDE_TYPES}"
+        if cell["cell_type"] == "markdown" and re.match(r"#{1,3}\s", cell["text"]):
+            heading = cell["text"].splitlines()[0]
+            assert kind in ("slide", "subslide"), f"cell {index}, heading {heading!r}: slide_type {kind!r}"
+    first_code = next(c for c in cells if c["cell_type"] == "code")
+    assert _slide(first_code) == "skip", "the setup cell (%matplotlib, imports) is skipped in the slideshow"
+    shown = [c for c in cells if _slide(c) != "skip"]
+    assert _slide(shown[0]) == "slide", "the slideshow starts on a slide"
+
+
+def test_section_finder_stops_at_the_next_heading():
+    cells = [
+        {"cell_type": "markdown", "text": "## Your turn"},
+        {"cell_type": "code", "text": "nb00.check_a(answer)"},
+        {"cell_type": "markdown", "text": "### a sub-heading stays inside"},
+        {"cell_type": "markdown", "text": "## Summary"},
+    ]
+    assert [c["text"] for c in _section(cells, "## Your turn")] == [c["text"] for c in cells[:3]]
+    assert _section(cells, "## Missing") == []
+    assert CHECK_CALL.findall("nb07.check_kl(answer); nb07.check_reparameterize(answer)") == [
+        ("07", "check_kl"),
+        ("07", "check_reparameterize"),
+    ]

@@ -1,0 +1,71 @@
+"""Checkers for notebook 00, *tokens vs. patches*."""
+
+from __future__ import annotations
+
+import torch
+
+from . import checker, correct, not_yet
+
+__all__ = ["check_lookup_as_matmul", "check_num_tokens"]
+
+
+@checker
+def check_num_tokens(answer) -> object:
+    """A 224 x 224 RGB image cut into 16 x 16 patches: ``answer = (N, D)``, the number of
+    tokens and the numbers per token (before any projection)."""
+    try:
+        n, d = (int(v) for v in answer)
+    except (TypeError, ValueError):
+        return not_yet(f"give a pair (N, D) of two whole numbers, like (10, 20); got {answer!r}.")
+    if (n, d) == (196, 768):
+        return correct("N = (224/16)² = 14·14 = 196 tokens, each of D = C·P·P = 3·16·16 = 768 numbers.")
+    hints = []
+    if n == 14:
+        hints.append("N = 14 is the number of patches along one side; the grid is 14 × 14")
+    elif n != 196:
+        hints.append(f"N = {n} is not it: count how many 16-pixel steps fit along the height, then along the width")
+    if d == 256:
+        hints.append("D = 256 counts one channel only: an RGB patch holds 3 channels of 16 × 16")
+    elif d != 768:
+        hints.append(f"D = {d} is not it: a patch holds C × P × P numbers")
+    return not_yet("; ".join(hints) + ".")
+
+
+@checker
+def check_lookup_as_matmul(answer) -> object:
+    """``answer`` is a function ``lookup(ids, weight)`` that returns ``weight``'s rows for
+    ``ids`` as ``one_hot(ids) @ weight``: ``(B, T) int, (V, D) -> (B, T, D)``."""
+    if not callable(answer):
+        return not_yet(f"answer must be a function lookup(ids, weight); got {type(answer).__name__}.")
+    g = torch.Generator().manual_seed(0)
+    vocab, dim = 11, 5
+    weight = torch.randn(vocab, dim, generator=g)
+    ids = torch.randint(0, vocab, (2, 7), generator=g)
+    try:
+        got = answer(ids, weight)
+    except RuntimeError as error:
+        if "dtype" in str(error) or "Long" in str(error):
+            return not_yet(
+                "F.one_hot returns integers (int64) and weight is float: convert first, "
+                f"F.one_hot(ids, num_classes).float() @ weight. (The error was: {error})"
+            )
+        if "cannot be multiplied" in str(error):
+            return not_yet(
+                f"the shapes do not fit: one_hot(ids, V) is (B, T, V) and weight is (V, D) = ({vocab}, {dim}), "
+                f"so multiply one_hot(ids, weight.shape[0]) @ weight (not weight.T). (The error was: {error})"
+            )
+        raise
+    if not isinstance(got, torch.Tensor):
+        return not_yet(f"lookup must return a tensor; it returned {type(got).__name__}.")
+    if tuple(got.shape) != (2, 7, dim):
+        return not_yet(
+            f"for ids of shape (2, 7) and weight (V, D) = ({vocab}, {dim}) the result must be (2, 7, {dim}); "
+            f"got {tuple(got.shape)}. one_hot(ids, V) has shape (2, 7, V), and (2, 7, V) @ (V, D) gives (2, 7, D)."
+        )
+    if not torch.allclose(got.float(), weight[ids], atol=1e-6):
+        return not_yet(
+            "the shape is right but the numbers differ from the table rows weight[ids]. "
+            "Use num_classes = weight.shape[0] (the vocabulary size V) "
+            "and multiply one_hot(ids) @ weight, not weight.T."
+        )
+    return correct("a one-hot vector times the table picks out one row: an embedding lookup is a linear map.")

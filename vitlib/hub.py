@@ -1,0 +1,549 @@
+"""Loading real pretrained checkpoints into :class:`vitlib.ViT` (notebook 08).
+
+Two layouts are read:
+
+- **timm**'s ``VisionTransformer`` (``patch_embed.proj``, ``cls_token``,
+  ``pos_embed``, ``blocks.i.*``, ``norm``, ``head``): the names vitlib uses,
+  so the state dict loads unchanged with ``strict=True``.
+- **Hugging Face** ``transformers`` ViT, in both of its namings: the classic
+  one that ``save_pretrained`` writes and the Hub stores
+  (``vit.encoder.layer.i.attention.attention.query``, ...) and the one that
+  transformers 5 uses in memory (``vit.layers.i.attention.q_proj``, ...),
+  with or without the ``vit.`` prefix (``ViTForImageClassification`` or a
+  bare ``ViTModel``). Its separate query, key and value projections are
+  stacked into timm's one ``qkv`` (rows q | k | v).
+
+Files are ``.safetensors`` (plain tensors, nothing to execute) or
+``.pt``/``.pth``/``.bin``, read with ``torch.load(weights_only=True)``, which
+refuses to unpickle anything but tensors and plain containers.
+
+What shapes cannot tell is said explicitly: the number of heads (from an
+HF ``config.json`` next to the file, an argument, or the standard sizes of the
+ViT paper), LayerNorm's eps (1e-6 in timm, 1e-12 in HF: it changes the numbers)
+and how to resample the position table for another image size
+(:data:`RESIZE_DEFAULTS`: both libraries use bicubic, timm with antialias, HF
+without).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+import warnings
+from dataclasses import replace
+from pathlib import Path
+
+import torch
+
+from .embedding import resize_pos_embed
+from .model import ViT, ViTConfig
+from .patches import _pair, grid_size
+
+__all__ = [
+    "RESIZE_DEFAULTS",
+    "STANDARD_HEADS",
+    "CheckpointMismatchError",
+    "check_state_dict",
+    "detect_layout",
+    "download_checkpoint",
+    "from_hf_state_dict",
+    "infer_config",
+    "load_checkpoint",
+    "read_checkpoint",
+    "vit_from_transformers",
+]
+
+#: How each library resamples a position table for another grid, so that a
+#: resized model matches the library its checkpoint came from:
+#: timm's ``resample_abs_pos_embed`` (bicubic, antialias=True) and
+#: transformers' ``ViTEmbeddings.interpolate_pos_encoding`` (bicubic, no antialias).
+RESIZE_DEFAULTS = {
+    "timm": {"interpolation": "bicubic", "antialias": True},
+    "hf": {"interpolation": "bicubic", "antialias": False},
+}
+
+#: LayerNorm eps of each library (HF's ViTConfig.layer_norm_eps defaults to 1e-12).
+EPS_DEFAULTS = {"timm": 1e-6, "hf": 1e-12}
+
+#: Heads of the standard ViT widths (ViT paper, DeiT): shapes cannot tell the
+#: head count, and ViT-H (1280 = 16 heads of 80) breaks the "64 per head" rule.
+STANDARD_HEADS = {192: 3, 384: 6, 768: 12, 1024: 16, 1280: 16}
+
+_SUFFIXES_PICKLE = (".pt", ".pth", ".bin", ".ckpt")
+
+
+class CheckpointMismatchError(ValueError):
+    """A state dict that does not fit the model, key by key.
+
+    ``missing``: keys the model has and the checkpoint lacks; ``unexpected``:
+    the reverse; ``wrong_shape``: ``(key, checkpoint shape, model shape)``.
+    """
+
+    def __init__(self, *, missing=(), unexpected=(), wrong_shape=(), sources=None, hint: str = ""):
+        self.missing, self.unexpected, self.wrong_shape = list(missing), list(unexpected), list(wrong_shape)
+        sources = sources or {}
+
+        def name(key: str) -> str:
+            return f"{key} (from {sources[key]})" if key in sources else key
+
+        lines = ["the checkpoint does not fit the model:"]
+        lines += [f"  missing from the checkpoint: {name(k)}" for k in self.missing]
+        lines += [f"  unexpected in the checkpoint: {name(k)}" for k in self.unexpected]
+        lines += [
+            f"  wrong shape: {name(k)}: checkpoint {tuple(got)}, model {tuple(want)}"
+            for k, got, want in self.wrong_shape
+        ]
+        if hint:
+            lines.append(hint)
+        super().__init__("\n".join(lines))
+
+
+# --------------------------------------------------------------------------- reading files
+
+
+def _unwrap(obj, origin: str) -> dict[str, torch.Tensor]:
+    """A flat ``{name: tensor}``: unwraps ``{"model": sd}`` / ``{"state_dict": sd}`` and DDP's ``module.``."""
+    if not isinstance(obj, dict):
+        raise TypeError(f"{origin} holds a {type(obj).__name__}, not a state dict (a dict of tensors).")
+    if not all(isinstance(v, torch.Tensor) for v in obj.values()):
+        for wrapper in ("state_dict", "model", "module"):  # training scripts save {"model": sd, "epoch": ...}
+            if isinstance(obj.get(wrapper), dict):
+                obj = obj[wrapper]
+                break
+    if obj and all(k.startswith("module.") for k in obj):
+        obj = {k.removeprefix("module."): v for k, v in obj.items()}
+    for key, value in obj.items():
+        if not isinstance(value, torch.Tensor):
+            raise TypeError(f"{origin}: entry {key!r} is a {type(value).__name__}, not a tensor.")
+    return dict(obj)
+
+
+def _load_file(path: Path) -> dict[str, torch.Tensor]:
+    if path.suffix == ".safetensors":
+        from safetensors.torch import load_file
+
+        return load_file(str(path), device="cpu")
+    if path.suffix in _SUFFIXES_PICKLE:
+        import pickle
+
+        try:
+            # weights_only=True: only tensors and plain containers; a pickle that
+            # would run code (a __reduce__ calling os.system, ...) is refused.
+            return _unwrap(torch.load(path, map_location="cpu", weights_only=True), str(path))
+        except pickle.UnpicklingError as error:
+            raise ValueError(
+                f"refused to load {path}: it is not a plain tensor file, and unpickling it could run arbitrary "
+                f"code (torch.load with weights_only=True rejected it: {str(error).splitlines()[0]}). "
+                f"Use a .safetensors file, or re-save the weights from a trusted source as a state dict."
+            ) from error
+    raise ValueError(
+        f"don't know how to read {path.name!r}: expected a .safetensors file or a torch state dict "
+        f"({', '.join(_SUFFIXES_PICKLE)})."
+    )
+
+
+def read_checkpoint(path) -> tuple[dict[str, torch.Tensor], dict]:
+    """A checkpoint file or folder -> ``(state dict, config.json dict or {})``.
+
+    ``path`` is a ``.safetensors`` / ``.pt`` / ``.pth`` / ``.bin`` file or a
+    folder holding ``model.safetensors`` (a sharded ``*.index.json`` too) or
+    ``pytorch_model.bin``. A ``config.json`` beside the weights (as
+    ``save_pretrained`` and the Hub write it) is returned too.
+    """
+    path = Path(path).expanduser()
+    if not path.exists():
+        raise FileNotFoundError(f"no checkpoint at {path}; give a .safetensors/.pt/.bin file or a folder holding one.")
+    folder = path if path.is_dir() else path.parent
+    if path.is_dir():
+        index = path / "model.safetensors.index.json"
+        candidates = [path / "model.safetensors", path / "pytorch_model.bin"]
+        if index.exists():
+            shards = sorted(set(json.loads(index.read_text())["weight_map"].values()))
+            state = {}
+            for shard in shards:
+                state.update(_load_file(path / shard))
+        elif found := [c for c in candidates if c.exists()]:
+            state = _load_file(found[0])
+        else:
+            raise FileNotFoundError(f"{path} holds neither model.safetensors nor pytorch_model.bin.")
+    else:
+        state = _load_file(path)
+    config_file = folder / "config.json"
+    config = json.loads(config_file.read_text()) if config_file.exists() else {}
+    return _unwrap(state, str(path)), config
+
+
+# --------------------------------------------------------------------------- layouts
+
+
+def detect_layout(state_dict) -> str:
+    """``"timm"`` or ``"hf"`` from the names of a state dict's keys."""
+    keys = list(state_dict)
+    if any(k == "patch_embed.proj.weight" or k.startswith("blocks.") for k in keys):
+        return "timm"
+    if any(re.match(r"^(vit\.)?embeddings\.patch_embeddings\.projection\.", k) for k in keys):
+        return "hf"
+    shown = ", ".join(keys[:6]) + (", ..." if len(keys) > 6 else "")
+    raise ValueError(
+        f"this state dict is neither timm's ViT layout (patch_embed.proj.weight, blocks.0...) nor Hugging Face's "
+        f"(vit.embeddings.patch_embeddings...); its keys: {shown}."
+    )
+
+
+# One rule per HF name: (regex on the name without "vit.", timm name). Both the
+# classic names (on the Hub) and transformers 5's in-memory names are listed.
+_LAYER = r"(?:encoder\.layer|layers)\.(\d+)\."  # classic | transformers 5
+_HF_RULES = [
+    (r"embeddings\.cls_token", "cls_token"),
+    (r"embeddings\.position_embeddings", "pos_embed"),
+    (r"embeddings\.patch_embeddings\.projection\.(weight|bias)", r"patch_embed.proj.\1"),
+    (_LAYER + r"layernorm_before\.(weight|bias)", r"blocks.\1.norm1.\2"),
+    (_LAYER + r"layernorm_after\.(weight|bias)", r"blocks.\1.norm2.\2"),
+    (_LAYER + r"attention\.(?:attention\.query|q_proj)\.(weight|bias)", r"blocks.\1.attn.q.\2"),
+    (_LAYER + r"attention\.(?:attention\.key|k_proj)\.(weight|bias)", r"blocks.\1.attn.k.\2"),
+    (_LAYER + r"attention\.(?:attention\.value|v_proj)\.(weight|bias)", r"blocks.\1.attn.v.\2"),
+    (_LAYER + r"attention\.(?:output\.dense|o_proj)\.(weight|bias)", r"blocks.\1.attn.proj.\2"),
+    (_LAYER + r"(?:intermediate\.dense|mlp\.fc1)\.(weight|bias)", r"blocks.\1.mlp.fc1.\2"),
+    (_LAYER + r"(?:output\.dense|mlp\.fc2)\.(weight|bias)", r"blocks.\1.mlp.fc2.\2"),
+    (r"layernorm\.(weight|bias)", r"norm.\1"),
+    (r"classifier\.(weight|bias)", r"head.\1"),
+]
+# Parts of HF models that vitlib.ViT does not have; they never change its outputs.
+_HF_DROPPED = {
+    r"pooler\.dense\.(weight|bias)": "ViTModel's tanh pooler (vitlib reads the [CLS] token directly)",
+    r"embeddings\.mask_token": "the [MASK] token of masked-image-modelling models",
+}
+
+
+def _convert_hf(state_dict) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
+    """HF names -> timm names, and for each timm name the HF key(s) it came from."""
+    out, sources, unexpected, dropped = {}, {}, [], []
+    for key, value in state_dict.items():
+        short = key.removeprefix("vit.")
+        if any(re.fullmatch(pattern, short) for pattern in _HF_DROPPED):
+            dropped.append(key)
+            continue
+        for pattern, target in _HF_RULES:
+            if re.fullmatch(pattern, short):
+                name = re.sub(pattern, target, short)
+                out[name], sources[name] = value, key
+                break
+        else:
+            unexpected.append(key)
+    if unexpected:
+        raise CheckpointMismatchError(
+            unexpected=unexpected,
+            hint="These Hugging Face keys have no counterpart in vitlib.ViT (is it a ViT checkpoint? DeiT's "
+            "distillation token, BEiT or ViTMAE's decoder are not supported).",
+        )
+    if dropped:
+        short = [k.removeprefix("vit.") for k in dropped]
+        reasons = sorted({why for k in short for p, why in _HF_DROPPED.items() if re.fullmatch(p, k)})
+        warnings.warn(f"dropped {', '.join(dropped)}: {'; '.join(reasons)}.", stacklevel=3)
+    # Stack the separate q, k, v projections into timm's fused qkv (rows q | k | v).
+    blocks = sorted({int(m.group(1)) for k in out if (m := re.match(r"blocks\.(\d+)\.attn\.[qkv]\.", k))})
+    for i in blocks:
+        for part in ("weight", "bias"):
+            names = [f"blocks.{i}.attn.{p}.{part}" for p in "qkv"]
+            present = [n for n in names if n in out]
+            if not present:
+                continue
+            if len(present) < 3:
+                missing = [_sibling(sources[present[0]], p) for p, n in zip("qkv", names, strict=True) if n not in out]
+                raise CheckpointMismatchError(missing=missing, hint=f"layer {i} needs query, key and value.")
+            tensors = [out.pop(n) for n in names]
+            for n, t in zip(names[1:], tensors[1:], strict=True):
+                if t.shape != tensors[0].shape:
+                    raise CheckpointMismatchError(
+                        wrong_shape=[(sources[n], t.shape, tensors[0].shape)],
+                        hint=f"query, key and value of layer {i} must have the same shape.",
+                    )
+            fused = f"blocks.{i}.attn.qkv.{part}"
+            out[fused] = torch.cat(tensors, dim=0)
+            sources[fused] = " + ".join(sources.pop(n) for n in names)
+    return out, sources
+
+
+def _sibling(key: str, part: str) -> str:
+    """The HF name of the query (``part="q"``), key or value beside ``key``, in the same naming."""
+    classic = {"q": "query", "k": "key", "v": "value"}[part]
+    key = re.sub(r"attention\.attention\.(query|key|value)\.", f"attention.attention.{classic}.", key)
+    return re.sub(r"attention\.[qkv]_proj\.", f"attention.{part}_proj.", key)
+
+
+def from_hf_state_dict(state_dict) -> dict[str, torch.Tensor]:
+    """A Hugging Face ViT state dict (either naming, ``vit.`` prefix or not) in timm's layout.
+
+    ``query``/``key``/``value`` (each ``(D, D)``) become one ``qkv`` ``(3D, D)``;
+    the pooler and the mask token, which vitlib's ViT does not have, are
+    dropped with a warning; any other unknown key raises
+    :class:`CheckpointMismatchError` naming it.
+    """
+    return _convert_hf(state_dict)[0]
+
+
+# --------------------------------------------------------------------------- configuration
+
+
+def _heads_for(embed_dim: int) -> int:
+    if embed_dim in STANDARD_HEADS:
+        return STANDARD_HEADS[embed_dim]
+    if embed_dim % 64 == 0:
+        warnings.warn(
+            f"guessed num_heads={embed_dim // 64} for embed_dim {embed_dim} (64 channels per head); "
+            f"shapes cannot tell: pass num_heads= if the checkpoint used another count.",
+            stacklevel=3,
+        )
+        return embed_dim // 64
+    raise ValueError(
+        f"cannot infer num_heads for embed_dim {embed_dim} from the weights' shapes (the head count is not stored); "
+        f"pass num_heads=... (or a config, or keep HF's config.json next to the weights)."
+    )
+
+
+def infer_config(
+    state_dict,
+    *,
+    num_heads: int | None = None,
+    grid=None,
+    eps: float = 1e-6,
+) -> ViTConfig:
+    """The :class:`ViTConfig` of a timm-layout state dict, read from its shapes.
+
+    ``patch_embed.proj.weight`` ``(D, C, P, P)`` gives width, channels and
+    patch size; ``pos_embed`` ``(1, 1+N, D)`` the grid (square unless ``grid``
+    is given); the ``blocks.i`` count the depth; ``mlp.fc1`` the MLP ratio;
+    ``head`` the classes (0 without a head). The head count and eps are not
+    in the shapes: ``num_heads`` (default: :data:`STANDARD_HEADS`, else 64
+    channels per head) and ``eps`` say them.
+    """
+    try:
+        weight = state_dict["patch_embed.proj.weight"]
+        pos = state_dict["pos_embed"]
+    except KeyError as error:
+        raise CheckpointMismatchError(
+            missing=[error.args[0]], hint="cannot infer the configuration without it."
+        ) from None
+    if weight.dim() != 4 or weight.shape[-1] != weight.shape[-2]:
+        raise ValueError(f"patch_embed.proj.weight must be (D, C, P, P); got {tuple(weight.shape)}.")
+    d, c, p = weight.shape[0], weight.shape[1], weight.shape[-1]
+    n = pos.shape[1] - 1
+    if grid is None:
+        side = math.isqrt(n)
+        if side * side != n:
+            raise ValueError(
+                f"pos_embed holds {n} patch positions (after [CLS]), not a square grid; pass image_size=(H, W) "
+                f"or a config with the checkpoint's image size."
+            )
+        grid = (side, side)
+    grid = _pair(grid, "grid")
+    if grid[0] * grid[1] != n:
+        raise ValueError(f"the grid {grid} has {grid[0] * grid[1]} positions but pos_embed holds {n}.")
+    depth = len({int(m.group(1)) for k in state_dict if (m := re.match(r"blocks\.(\d+)\.", k))})
+    if "blocks.0.mlp.fc1.weight" not in state_dict:
+        raise CheckpointMismatchError(missing=["blocks.0.mlp.fc1.weight"], hint="cannot infer the MLP width.")
+    hidden = state_dict["blocks.0.mlp.fc1.weight"].shape[0]
+    ratio = hidden / d
+    if int(d * ratio) != hidden:  # so that Block's int(dim * mlp_ratio) gives back `hidden`
+        ratio = math.nextafter(ratio, math.inf)
+    head = state_dict.get("head.weight")
+    image_size = (grid[0] * p, grid[1] * p)
+    return ViTConfig(
+        image_size=image_size[0] if image_size[0] == image_size[1] else image_size,
+        patch_size=p,
+        in_chans=c,
+        num_classes=0 if head is None else head.shape[0],
+        embed_dim=d,
+        depth=depth,
+        num_heads=num_heads or _heads_for(d),
+        mlp_ratio=ratio,
+        qkv_bias="blocks.0.attn.qkv.bias" in state_dict,
+        eps=eps,
+    )
+
+
+def _config_from_hf(hf: dict, *, num_classes: int) -> ViTConfig:
+    """A :class:`ViTConfig` from a transformers ``ViTConfig`` (as a dict)."""
+    if hf.get("model_type", "vit") != "vit":
+        raise ValueError(f"config.json describes model_type={hf['model_type']!r}; vitlib loads plain ViT ('vit') only.")
+    if hf.get("hidden_act", "gelu") != "gelu":
+        raise ValueError(
+            f"the checkpoint uses hidden_act={hf['hidden_act']!r}; vitlib's MLP uses exact GELU ('gelu'), "
+            f"so the numbers would differ."
+        )
+    d, heads = hf["hidden_size"], hf["num_attention_heads"]
+    if hf.get("head_dim") not in (None, d // heads) or d % heads:
+        raise ValueError(f"hidden_size {d} with {heads} heads of head_dim {hf.get('head_dim')} is not a standard ViT.")
+    hidden = hf.get("intermediate_size", 4 * d)
+    ratio = hidden / d
+    if int(d * ratio) != hidden:
+        ratio = math.nextafter(ratio, math.inf)
+    size = hf.get("image_size", 224)
+    size = size if isinstance(size, int) else tuple(size)
+    return ViTConfig(
+        image_size=size,
+        patch_size=hf.get("patch_size", 16),
+        in_chans=hf.get("num_channels", 3),
+        num_classes=num_classes,
+        embed_dim=d,
+        depth=hf["num_hidden_layers"],
+        num_heads=heads,
+        mlp_ratio=ratio,
+        qkv_bias=hf.get("qkv_bias", True),
+        eps=hf.get("layer_norm_eps", EPS_DEFAULTS["hf"]),
+    )
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def _checkpoint_grid(state, hf_config: dict) -> tuple[int, int] | None:
+    """The patch grid the checkpoint's position table was trained for (``None`` if it cannot tell)."""
+    table = state.get("pos_embed")
+    if table is None or table.dim() != 3:
+        return None
+    n = table.shape[1] - 1
+    if "image_size" in hf_config and "patch_size" in hf_config:
+        size = hf_config["image_size"]
+        grid = grid_size(tuple(size) if isinstance(size, list) else size, hf_config["patch_size"])
+    else:
+        side = math.isqrt(n)
+        grid = (side, side)
+    return grid if grid[0] * grid[1] == n else None
+
+
+def check_state_dict(model: torch.nn.Module, state_dict, *, sources=None) -> None:
+    """Raise :class:`CheckpointMismatchError` unless ``state_dict`` fits ``model`` exactly (names and shapes)."""
+    own = model.state_dict()
+    missing = [k for k in own if k not in state_dict]
+    unexpected = [k for k in state_dict if k not in own]
+    wrong = [
+        (k, state_dict[k].shape, v.shape) for k, v in own.items() if k in state_dict and state_dict[k].shape != v.shape
+    ]
+    if missing or unexpected or wrong:
+        raise CheckpointMismatchError(
+            missing=missing,
+            unexpected=unexpected,
+            wrong_shape=wrong,
+            sources=sources,
+            hint="Fix: load it with a config that matches it (or none, to infer one from the shapes), "
+            "or repair the keys named above.",
+        )
+
+
+def load_checkpoint(
+    source,
+    *,
+    config: ViTConfig | None = None,
+    num_heads: int | None = None,
+    image_size=None,
+    interpolation: str | None = None,
+    antialias: bool | None = None,
+) -> ViT:
+    """A :class:`vitlib.ViT` holding a checkpoint's weights, in eval mode.
+
+    ``source`` is a file or folder (see :func:`read_checkpoint`) or a state
+    dict, in timm's or Hugging Face's layout (see :func:`detect_layout`). The
+    configuration comes from ``config``, else from HF's ``config.json``, else
+    from the shapes (:func:`infer_config`; ``num_heads`` is the one thing the
+    shapes cannot say). LayerNorm's eps follows the source library (timm
+    1e-6, HF 1e-12) unless ``config`` says otherwise.
+
+    ``image_size`` (int or (H, W)) other than the checkpoint's resamples the
+    position table to the new patch grid with :func:`vitlib.resize_pos_embed`;
+    ``interpolation`` and ``antialias`` default to the source library's own
+    (:data:`RESIZE_DEFAULTS`: timm bicubic + antialias, HF bicubic without),
+    so the result matches timm's ``resample_abs_pos_embed`` or
+    transformers' ``interpolate_pos_encoding=True``.
+
+    Any key that is missing, unexpected or of the wrong shape raises
+    :class:`CheckpointMismatchError`, naming every one.
+    """
+    if isinstance(source, dict):
+        state, hf_config = _unwrap(source, "the state dict"), {}
+    elif isinstance(source, (str, Path)):
+        state, hf_config = read_checkpoint(source)
+    else:
+        raise TypeError(f"source must be a path or a state dict; got {type(source).__name__}.")
+    layout = detect_layout(state)
+    sources = None
+    if layout == "hf":
+        state, sources = _convert_hf(state)
+    ckpt_grid = _checkpoint_grid(state, hf_config)
+    if config is None:
+        if layout == "hf" and "hidden_size" in hf_config:
+            head = state.get("head.weight")
+            config = _config_from_hf(hf_config, num_classes=0 if head is None else head.shape[0])
+            if num_heads is not None:
+                config = replace(config, num_heads=num_heads)
+        else:
+            config = infer_config(state, num_heads=num_heads, grid=ckpt_grid, eps=EPS_DEFAULTS[layout])
+    elif num_heads is not None:
+        config = replace(config, num_heads=num_heads)
+    if image_size is not None:
+        config = replace(config, image_size=image_size)
+    new_grid = grid_size(config.image_size, config.patch_size)
+    if ckpt_grid is not None and new_grid != ckpt_grid:
+        resize = {**RESIZE_DEFAULTS[layout]}
+        if interpolation is not None:
+            resize["interpolation"] = interpolation
+        if antialias is not None:
+            resize["antialias"] = antialias
+        state = {**state, "pos_embed": resize_pos_embed(state["pos_embed"], new_grid, ckpt_grid, **resize)}
+    model = ViT(config)
+    check_state_dict(model, state, sources=sources)
+    model.load_state_dict(state, strict=True)
+    return model.eval()
+
+
+def vit_from_transformers(hf_model) -> ViT:
+    """A transformers ``ViTModel`` / ``ViTForImageClassification`` as a :class:`vitlib.ViT` (eval mode).
+
+    Same numbers: its config (eps 1e-12 included) is carried over, and
+    ``vit.forward_features`` equals ``hf_model(x).last_hidden_state``.
+    """
+    hf_config = getattr(hf_model, "config", None)
+    if hf_config is None or not hasattr(hf_model, "state_dict"):
+        raise TypeError(f"expected a transformers ViT model; got {type(hf_model).__name__}.")
+    state, sources = _convert_hf(hf_model.state_dict())
+    head = state.get("head.weight")
+    config = _config_from_hf(hf_config.to_dict(), num_classes=0 if head is None else head.shape[0])
+    model = ViT(config)
+    check_state_dict(model, state, sources=sources)
+    model.load_state_dict(state, strict=True)
+    return model.eval()
+
+
+def download_checkpoint(repo_id: str, filename: str = "model.safetensors", *, timeout: float = 3.0) -> Path | None:
+    """Fetch ``filename`` (and ``config.json``) of a Hub repository; ``None`` with a message when offline.
+
+    Uses the local Hugging Face cache first; only then, and only if
+    ``huggingface.co`` answers within ``timeout`` seconds, the network.
+    Returns the local path of the weights, or ``None`` (and prints why).
+    """
+    try:
+        from huggingface_hub import hf_hub_download
+    except ImportError:
+        print("huggingface_hub is not installed: cannot download; carry on with a local file.")
+        return None
+    try:  # already downloaded?
+        path = hf_hub_download(repo_id, filename, local_files_only=True)
+        hf_hub_download(repo_id, "config.json", local_files_only=True)
+        return Path(path)
+    except Exception:
+        pass
+    import socket
+
+    try:
+        socket.create_connection(("huggingface.co", 443), timeout=timeout).close()
+    except OSError as error:
+        print(f"offline ({type(error).__name__}: huggingface.co not reachable): not downloading {repo_id}.")
+        return None
+    try:
+        path = hf_hub_download(repo_id, filename)
+        hf_hub_download(repo_id, "config.json")
+    except Exception as error:
+        print(f"could not download {repo_id}/{filename}: {type(error).__name__}: {error}")
+        return None
+    return Path(path)
