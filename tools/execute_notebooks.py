@@ -50,7 +50,7 @@ def execute(path: Path, *, timeout: int = 600) -> tuple[float, float, float]:
     return seconds, peak_mb, float(cpu)
 
 
-BUDGET = re.compile(r"(\*\*Time budget:\*\* *\d+ minutes in class)[^\n]*")
+BUDGET = re.compile(r"(\*\*Time budget:\*\* *\d+ minutes in class)[^\n]*(?:\n[^\n]+)*")  # to the end of its paragraph
 
 
 def update_budget(path: Path, seconds: float, peak_mb: float) -> None:

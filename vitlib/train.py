@@ -61,6 +61,7 @@ class TrainConfig:
     max_shift: float = 0.5
     max_rotate: float = 0.0
     max_scale: float = 0.0
+    elastic: float = 0.0  # largest local displacement of a smooth random warp, in pixels; 0: off
     mixup: float = 0.2  # Beta(a, a) mixing of image pairs and their labels; 0: off
     ema_decay: float | None = None  # e.g. 0.99: evaluate an exponential moving average of the weights
     grad_clip: float | None = 1.0
@@ -128,6 +129,7 @@ def augment(
     max_shift: float = 1,
     max_rotate: float = 0.0,
     max_scale: float = 0.0,
+    elastic: float = 0.0,
 ) -> torch.Tensor:
     """Move each image by a random small affine map: ``(B, C, H, W) -> (B, C, H, W)``.
 
@@ -138,18 +140,19 @@ def augment(
     """
     if images.dim() != 4:
         raise ValueError(f"images must be 4-D (B, C, H, W); got shape {tuple(images.shape)}.")
-    if max_shift < 0 or max_rotate < 0 or max_scale < 0:
+    if max_shift < 0 or max_rotate < 0 or max_scale < 0 or elastic < 0:
         raise ValueError(
-            f"max_shift, max_rotate and max_scale must be >= 0; got {max_shift}, {max_rotate}, {max_scale}."
+            "max_shift, max_rotate, max_scale and elastic must be >= 0; "
+            f"got {max_shift}, {max_rotate}, {max_scale}, {elastic}."
         )
     b, _, h, w = images.shape
-    if max_shift == 0 and max_rotate == 0 and max_scale == 0:
+    if max_shift == 0 and max_rotate == 0 and max_scale == 0 and elastic == 0:
         return images
 
     def uniform(limit: float) -> torch.Tensor:  # (B,) in [-limit, limit]
         return (torch.rand(b, generator=generator) * 2 - 1) * limit
 
-    exact = float(max_shift).is_integer() and max_rotate == 0 and max_scale == 0
+    exact = float(max_shift).is_integer() and max_rotate == 0 and max_scale == 0 and elastic == 0
     if exact:
         shift = torch.randint(-int(max_shift), int(max_shift) + 1, (2, b), generator=generator).float()
     else:
@@ -161,6 +164,11 @@ def augment(
     cos, sin = angle.cos() / scale, angle.sin() / scale
     theta = torch.stack([torch.stack([cos, -sin, tx], 1), torch.stack([sin, cos, ty], 1)], 1)  # (B, 2, 3)
     grid = F.affine_grid(theta.to(images.dtype), list(images.shape), align_corners=False)
+    if elastic:  # a smooth warp: random moves at 3 x 3 control points, interpolated over the image
+        coarse = (torch.rand(b, 2, 3, 3, generator=generator) * 2 - 1) * elastic
+        field = F.interpolate(coarse, size=(h, w), mode="bilinear", align_corners=True)  # (B, 2, H, W) pixels
+        scale_xy = torch.tensor([2 / w, 2 / h]).view(1, 2, 1, 1)
+        grid = grid + (field * scale_xy).permute(0, 2, 3, 1).to(images.dtype)
     mode = "nearest" if exact else "bilinear"
     return F.grid_sample(images, grid, mode=mode, padding_mode="zeros", align_corners=False)
 
@@ -219,7 +227,12 @@ def fit(
 
     def train_step(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         x = augment(
-            x, generator=generator, max_shift=config.max_shift, max_rotate=config.max_rotate, max_scale=config.max_scale
+            x,
+            generator=generator,
+            max_shift=config.max_shift,
+            max_rotate=config.max_rotate,
+            max_scale=config.max_scale,
+            elastic=config.elastic,
         )
         if mix is None:
             loss = F.cross_entropy(model(x), y, label_smoothing=config.label_smoothing)
