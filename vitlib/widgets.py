@@ -30,24 +30,28 @@ __all__ = [
 
 
 class FigureWidget(widgets.VBox):
-    """A VBox whose display also offers a static image of its current state.
+    """Controls in a row, a readout, and a picture; its display also offers a
+    static copy of the picture.
 
     JupyterLab with the widget manager shows the live controls (its widget
-    renderer ranks first); anything without it falls back to the image.
+    renderer ranks first); anything without it falls back to the image. Each
+    control is also an attribute under its name (``explorer.slider``), so a
+    notebook cell or a test can move it in code.
     """
 
-    def __init__(self, children, *, summary, picture, **kwargs):
-        super().__init__(children, **kwargs)
+    def __init__(self, controls: dict, *, readout: widgets.HTML, picture: widgets.Image, summary):
+        super().__init__([widgets.HBox(list(controls.values())), readout, picture])
+        for name, control in controls.items():
+            setattr(self, name, control)
+        self.readout, self.picture = readout, picture
         self._summary = summary  # () -> str, one line for text/plain
-        self._picture = picture  # () -> (mime type, bytes) of the current state
 
     def __repr__(self) -> str:
         return self._summary()
 
     def _repr_mimebundle_(self, **kwargs):
         bundle = super()._repr_mimebundle_(**kwargs) or {}
-        mime, data = self._picture()
-        bundle[mime] = base64.b64encode(data).decode("ascii")
+        bundle[f"image/{self.picture.format}"] = base64.b64encode(self.picture.value).decode("ascii")
         bundle["text/plain"] = self._summary()
         return bundle
 
@@ -143,13 +147,7 @@ def patch_explorer(
     picker.observe(update, names="value")
     slider.observe(update, names="value")
     update()
-    explorer = FigureWidget(
-        [widgets.HBox([picker, slider]), readout, picture],
-        summary=summary,
-        picture=lambda: (f"image/{viz.FORMAT}", picture.value),
-    )
-    # Named handles, so a notebook cell or a test can move the controls in code.
-    explorer.picker, explorer.slider, explorer.readout, explorer.picture = picker, slider, readout, picture
+    explorer = FigureWidget({"picker": picker, "slider": slider}, readout=readout, picture=picture, summary=summary)
     return explorer
 
 
@@ -195,11 +193,11 @@ def filter_explorer(weight: torch.Tensor, *, in_chans: int | None = None, index:
     slider.observe(update, names="value")
     update()
     explorer = FigureWidget(
-        [slider, readout, picture],
+        {"slider": slider},
+        readout=readout,
+        picture=picture,
         summary=lambda: "filter explorer: " + describe(slider.value),
-        picture=lambda: (f"image/{viz.FORMAT}", picture.value),
     )
-    explorer.slider, explorer.readout, explorer.picture = slider, readout, picture
     return explorer
 
 
@@ -277,11 +275,11 @@ def position_similarity_explorer(
     slider.observe(update, names="value")
     update()
     explorer = FigureWidget(
-        [widgets.HBox([picker, slider]), readout, picture],
+        {"picker": picker, "slider": slider},
+        readout=readout,
+        picture=picture,
         summary=lambda: "position similarity: " + describe(),
-        picture=lambda: (f"image/{viz.FORMAT}", picture.value),
     )
-    explorer.picker, explorer.slider, explorer.readout, explorer.picture = picker, slider, readout, picture
     return explorer
 
 
@@ -340,11 +338,11 @@ def mask_ratio_explorer(
             readout.value = _error_html(error)
 
     explorer = FigureWidget(
-        [widgets.HBox([slider, seed_box]), readout, picture],
+        {"slider": slider, "seed": seed_box},
+        readout=readout,
+        picture=picture,
         summary=lambda: "mask-ratio explorer: " + describe(),
-        picture=lambda: (f"image/{viz.FORMAT}", picture.value),
     )
-    explorer.slider, explorer.seed, explorer.readout, explorer.picture = slider, seed_box, readout, picture
     explorer.mask = None
     slider.observe(update, names="value")
     seed_box.observe(update, names="value")
@@ -428,12 +426,12 @@ def latent_interpolation(model, images: torch.Tensor, *, labels=None, first: int
             readout.value = _error_html(error)
 
     explorer = FigureWidget(
-        [widgets.HBox([first_box, second_box, slider]), readout, picture],
+        {"first": first_box, "second": second_box, "slider": slider},
+        readout=readout,
+        picture=picture,
         summary=lambda: "latent interpolation: " + describe(),
-        picture=lambda: (f"image/{viz.FORMAT}", picture.value),
     )
-    explorer.first, explorer.second, explorer.slider = first_box, second_box, slider
-    explorer.readout, explorer.picture, explorer.current = readout, picture, None
+    explorer.current = None
     for control in (first_box, second_box, slider):
         control.observe(update, names="value")
     update()
@@ -482,11 +480,11 @@ def prior_sampler(model, *, n: int = 16, seed: int = 0, ncols: int = 8):
             readout.value = _error_html(error)
 
     explorer = FigureWidget(
-        [widgets.HBox([button, seed_box]), readout, picture],
+        {"button": button, "seed": seed_box},
+        readout=readout,
+        picture=picture,
         summary=lambda: "prior sampler: " + describe(),
-        picture=lambda: (f"image/{viz.FORMAT}", picture.value),
     )
-    explorer.button, explorer.seed, explorer.readout, explorer.picture = button, seed_box, readout, picture
     explorer.samples = None
     button.on_click(next_seed)
     seed_box.observe(update, names="value")
@@ -583,14 +581,11 @@ def attention_explorer(
     for control in (image_picker, layer_picker, head_picker, query_slider):
         control.observe(update, names="value")
     update()
-    controls = [layer_picker, head_picker, query_slider]
-    if b > 1:
-        controls.insert(0, image_picker)
+    controls = {"layer": layer_picker, "head": head_picker, "query": query_slider}
+    if b > 1:  # a picker of one image would only take room
+        controls = {"image": image_picker, **controls}
     explorer = FigureWidget(
-        [widgets.HBox(controls), readout, picture],
-        summary=lambda: "attention explorer: " + describe(),
-        picture=lambda: (f"image/{viz.FORMAT}", picture.value),
+        controls, readout=readout, picture=picture, summary=lambda: "attention explorer: " + describe()
     )
-    explorer.image, explorer.layer, explorer.head = image_picker, layer_picker, head_picker
-    explorer.query, explorer.readout, explorer.picture = query_slider, readout, picture
+    explorer.image = image_picker
     return explorer
