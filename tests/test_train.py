@@ -109,6 +109,21 @@ def _shifted(image: torch.Tensor, dy: int, dx: int) -> torch.Tensor:
     return out
 
 
+def test_elastic_warp_is_seeded_small_and_smooth():
+    x = torch.zeros(3, 1, 8, 8)
+    x[:, :, 2:6, 2:6] = 1.0  # a bright square in the middle: no part of it can leave the image
+    a = augment(x, generator=torch.Generator().manual_seed(3), max_shift=0, elastic=0.5)
+    b = augment(x, generator=torch.Generator().manual_seed(3), max_shift=0, elastic=0.5)
+    c = augment(x, generator=torch.Generator().manual_seed(4), max_shift=0, elastic=0.5)
+    assert a.shape == x.shape and torch.equal(a, b) and not torch.equal(a, c)
+    assert not torch.equal(a, x)
+    # Half a pixel at most: the corners stay dark, the square's core stays bright.
+    assert a[..., 0, :].abs().max() == 0 and a[..., :, 0].abs().max() == 0
+    assert (a[..., 3:5, 3:5] > 0.99).all()
+    with pytest.raises(ValueError, match="must be >= 0"):
+        augment(x, elastic=-0.1)
+
+
 def test_augment_is_seeded_and_checks_its_input():
     x = torch.rand(4, 1, 8, 8)
     a = augment(x, generator=torch.Generator().manual_seed(1), max_rotate=10, max_scale=0.1)
@@ -181,12 +196,12 @@ def test_bad_configs_are_named(field, value, message):
 
 
 def test_train_digits_end_to_end_small():
-    run = train_digits(seed=1, epochs=2, progress=False, model_overrides={"embed_dim": 32, "depth": 1, "num_heads": 2})
+    run = train_digits(seed=1, epochs=4, progress=False, model_overrides={"embed_dim": 32, "depth": 1, "num_heads": 2})
     assert run.data.x_test.shape == (360, 1, 8, 8)
     assert run.evaluation.confusion.shape == (10, 10)
     assert run.evaluation.confusion.sum() == 360
-    assert run.evaluation.accuracy > 0.5  # two epochs of a tiny model: far above chance (0.1)
-    assert len(run.history.loss) == 2 * math.ceil(1437 / TrainConfig().batch_size)
+    assert run.evaluation.accuracy > 0.5  # four epochs of a tiny model: far above chance (0.1)
+    assert len(run.history.loss) == 4 * math.ceil(1437 / TrainConfig().batch_size)
 
 
 def test_progress_bar_shows_loss_and_accuracy(digits, capsys):

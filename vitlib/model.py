@@ -56,7 +56,7 @@ PRESETS: dict[str, ViTConfig] = {
         depth=4,
         num_heads=4,
         mlp_ratio=2.0,
-        drop_path_rate=0.1,
+        drop_path_rate=0.05,
     ),
     # The standard sizes at 224 px with 16 px patches (timm's vit_*_patch16_224).
     "vit_tiny_patch16_224": ViTConfig(embed_dim=192, depth=12, num_heads=3),

@@ -11,10 +11,11 @@ updates in place in a notebook and stays readable in a saved one);
 
 The recipe for small data from scratch (:class:`TrainConfig`'s defaults): AdamW
 with a one-epoch linear warm-up and a cosine decay, weight decay on the
-weight matrices only, label smoothing, mixup, random sub-pixel shifts of the
-images, and (in the ``digits_p4`` preset) stochastic depth. With it the
-digits classifier reaches about 99 % held-out accuracy in about 12 s of one
-CPU thread (``benchmarks/bench_train.py``).
+weight matrices only, label smoothing, mixup, random sub-pixel shifts and
+small smooth (elastic) warps of the images, and (in the ``digits_p4`` preset)
+light stochastic depth. With it the digits classifier reaches about 99 %
+held-out accuracy (at least 98.6 % on each of the splits 0-9) in about 14 s
+of one CPU thread (``benchmarks/bench_train.py``).
 """
 
 from __future__ import annotations
@@ -50,7 +51,7 @@ __all__ = [
 class TrainConfig:
     """The training recipe. Defaults are tuned for the digits preset."""
 
-    epochs: int = 30
+    epochs: int = 40
     batch_size: int = 64
     lr: float = 2e-3
     min_lr: float = 1e-5
@@ -61,7 +62,7 @@ class TrainConfig:
     max_shift: float = 0.5
     max_rotate: float = 0.0
     max_scale: float = 0.0
-    elastic: float = 0.0  # largest local displacement of a smooth random warp, in pixels; 0: off
+    elastic: float = 0.5  # largest local displacement of a smooth random warp, in pixels; 0: off
     mixup: float = 0.2  # Beta(a, a) mixing of image pairs and their labels; 0: off
     ema_decay: float | None = None  # e.g. 0.99: evaluate an exponential moving average of the weights
     grad_clip: float | None = 1.0
@@ -131,12 +132,15 @@ def augment(
     max_scale: float = 0.0,
     elastic: float = 0.0,
 ) -> torch.Tensor:
-    """Move each image by a random small affine map: ``(B, C, H, W) -> (B, C, H, W)``.
+    """Move each image by a random small affine map and warp: ``(B, C, H, W) -> (B, C, H, W)``.
 
     A whole-number ``max_shift`` alone shifts by whole pixels, up to
     ``max_shift`` each way, and keeps pixel values exact; a fractional shift,
-    ``max_rotate`` (degrees) or ``max_scale`` (fraction) resample bilinearly.
-    Outside the image is zero (background).
+    ``max_rotate`` (degrees), ``max_scale`` (fraction) or ``elastic`` resample
+    bilinearly. ``elastic`` adds a smooth random warp (an elastic distortion):
+    each of 3 x 3 control points spread over the image moves by up to
+    ``elastic`` pixels in x and y, and the pixels between them move smoothly
+    with them. Outside the image is zero (background).
     """
     if images.dim() != 4:
         raise ValueError(f"images must be 4-D (B, C, H, W); got shape {tuple(images.shape)}.")
@@ -220,6 +224,7 @@ def fit(
     optimizer = torch.optim.AdamW(
         [{"params": decay, "weight_decay": config.weight_decay}, {"params": no_decay, "weight_decay": 0.0}],
         lr=config.lr,
+        foreach=True,  # one update for all tensors: the same numbers, faster on the CPU for many small tensors
     )
     ema = copy.deepcopy(model).eval().requires_grad_(False) if config.ema_decay else None
     generator = torch.Generator().manual_seed(config.seed)  # order, augmentation, mixup partners
@@ -244,7 +249,7 @@ def fit(
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         if config.grad_clip:
-            nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
+            nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip, foreach=True)
         optimizer.step()
         return loss.detach()
 
