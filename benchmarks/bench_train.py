@@ -37,16 +37,17 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2, 3, 4])
     parser.add_argument("--repeat", type=int, default=1, help="train each seed this many times (timing only)")
     parser.add_argument("--preset", default="digits_p4")
+    parser.add_argument("--bf16", action="store_true", help="train under bf16 autocast (TrainConfig.bf16)")
     args = parser.parse_args()
 
     torch.set_num_threads(1)
-    print(f"torch {torch.__version__}, 1 thread, preset {args.preset!r}, {TrainConfig()}")
+    print(f"torch {torch.__version__}, 1 thread, preset {args.preset!r}, {TrainConfig(bf16=args.bf16)}")
     print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
     print(f"{'seed':>4} {'accuracy':>9} {'errors':>7} {'train s':>8} {'cpu s':>6} {'SVM':>7}")
     accuracies, walls, cpus = [], [], []
     for seed in args.seeds:
         for _ in range(args.repeat):
-            run = train_digits(seed=seed, preset=args.preset, progress=False)
+            run = train_digits(seed=seed, preset=args.preset, progress=False, bf16=args.bf16)
             walls.append(run.history.seconds)
             cpus.append(run.history.cpu_seconds)
         ev = run.evaluation

@@ -45,6 +45,20 @@ def test_a_few_steps_lower_the_loss(digits):
     assert not model.training  # handed back in eval mode
 
 
+def test_bf16_autocast_trains_and_really_runs_in_bf16(digits):
+    x, y = digits.x_train[:256], digits.y_train[:256]
+    settings = {"epochs": 10, "batch_size": 32, "lr": 5e-3, "mixup": 0.0, "max_shift": 0, "warmup_epochs": 0}
+    fp32, bf16 = small_model(), small_model()
+    before = nn.functional.cross_entropy(bf16.eval()(x), y).item()
+    fit(fp32, x, y, progress=False, **settings)
+    fit(bf16, x, y, progress=False, bf16=True, **settings)
+    after = nn.functional.cross_entropy(bf16(x), y).item()
+    assert after < before - 0.8
+    assert all(p.dtype == torch.float32 for p in bf16.parameters())  # autocast keeps fp32 master weights
+    difference = max((p - q).abs().max().item() for p, q in zip(fp32.parameters(), bf16.parameters(), strict=True))
+    assert difference > 1e-4  # the bf16 forward rounds differently: the option is not a no-op
+
+
 def test_fit_is_seeded_and_leaves_the_global_random_state_alone(digits):
     x, y = digits.x_train[:128], digits.y_train[:128]
     settings = {"epochs": 1, "batch_size": 32, "progress": False, "mixup": 0.2}
