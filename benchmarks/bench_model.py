@@ -47,28 +47,33 @@ def infer(model, images: torch.Tensor, dtype: str, device: torch.device) -> torc
     return out
 
 
-def seconds_per_call(fn, *args, device: torch.device, repeat: int) -> float:
-    """Median seconds of ``repeat`` calls of ``fn(*args)``, after two warm-up calls."""
-    for _ in range(2):
-        fn(*args)
+def paired_seconds(model_a, model_b, images, dtype, device, *, repeat: int) -> tuple[float, float]:
+    """Median seconds per forward of two models, timed in alternation so that drift hits both alike."""
+    for model in (model_a, model_b, model_a, model_b):  # warm-up
+        infer(model, images, dtype, device)
     sync(device)
-    times = []
+    times: tuple[list[float], list[float]] = ([], [])
     for _ in range(repeat):
-        start = time.perf_counter()
-        fn(*args)
-        sync(device)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
+        for model, bucket in zip((model_a, model_b), times, strict=True):
+            start = time.perf_counter()
+            infer(model, images, dtype, device)
+            sync(device)
+            bucket.append(time.perf_counter() - start)
+    return statistics.median(times[0]), statistics.median(times[1])
 
 
 def matmul_limit(device: torch.device) -> float:
-    """The best fp32 GEMM rate (FLOP/s) over a few large square sizes."""
+    """The best fp32 GEMM rate (FLOP/s) seen: fastest of 10 runs at a few square sizes."""
     best = 0.0
     for size in (512, 1024, 2048):
         a = torch.randn(size, size, device=device)
         b = torch.randn(size, size, device=device)
-        seconds = seconds_per_call(torch.mm, a, b, device=device, repeat=5)
-        best = max(best, 2 * size**3 / seconds)
+        for _ in range(12):
+            start = time.perf_counter()
+            torch.mm(a, b)
+            sync(device)
+            seconds = time.perf_counter() - start
+            best = max(best, 2 * size**3 / seconds)
     return best
 
 
@@ -101,7 +106,7 @@ def main() -> None:
     columns = ("model", "batch", "dtype", "vitlib img/s", "HF img/s", "ratio", "GFLOP/s", "of limit")
     print("{:<8} {:>5} {:<6} {:>12} {:>9} {:>6} {:>8} {:>8}".format(*columns))
     presets = ["vit_tiny_patch16_224"] if args.quick else ["vit_tiny_patch16_224", "vit_small_patch16_224"]
-    repeat = 5 if args.quick else 9
+    repeat = 5 if args.quick else 15
     for preset in presets:
         config = PRESETS[preset]
         reference = hf_model(config, device)
@@ -112,8 +117,7 @@ def main() -> None:
             with torch.inference_mode():
                 torch.testing.assert_close(ours(images), reference(pixel_values=images).logits, rtol=1e-4, atol=1e-4)
             for dtype in ("fp32", "bf16"):
-                t_ours = seconds_per_call(infer, ours, images, dtype, device, device=device, repeat=repeat)
-                t_ref = seconds_per_call(infer, reference, images, dtype, device, device=device, repeat=repeat)
+                t_ours, t_ref = paired_seconds(ours, reference, images, dtype, device, repeat=repeat)
                 achieved = flops * batch / t_ours
                 fraction = f"{achieved / limit:8.0%}" if dtype == "fp32" else f"{'-':>8}"
                 print(
