@@ -476,7 +476,10 @@ def _key(case: Case) -> str:
 @pytest.fixture(scope="module")
 def lab_page(chromium, lab, request):
     """One JupyterLab page; every selected notebook opened in it, its cells started (not awaited)."""
-    selected = [item.callspec.params["case"] for item in request.session.items if item.module is sys.modules[__name__]]
+    this_module = sys.modules[__name__]  # the session also holds nbval's notebook cells, which have no .module
+    selected = [
+        item.callspec.params["case"] for item in request.session.items if getattr(item, "module", None) is this_module
+    ]
     started = time.perf_counter()
     context = chromium.new_context(viewport={"width": 1400, "height": 1000})
     page = context.new_page()
