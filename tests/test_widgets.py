@@ -115,3 +115,32 @@ def test_bad_arguments_name_the_value(kwargs, shown):
 def test_an_initial_patch_size_that_does_not_divide_is_shown_not_raised():
     ex = widgets.patch_explorer(image_size=(96, 144), patch_size=7)
     assert "invalid" in ex.readout.value and "INVALID" in repr(ex)
+
+
+def test_figure_widget_watch_redraws_on_change_and_shows_errors_instead_of_raising():
+    import ipywidgets
+
+    from vitlib.widgets import FigureWidget
+
+    slider = ipywidgets.IntSlider(value=1, min=0, max=5)
+    button = ipywidgets.Button(description="go")  # no value trait: must be skipped, not observed
+    calls = []
+
+    def redraw():
+        calls.append(slider.value)
+        if slider.value == 3:
+            raise RuntimeError("cannot draw 3")
+
+    widget = FigureWidget(
+        {"slider": slider, "button": button},
+        readout=ipywidgets.HTML(),
+        picture=ipywidgets.Image(format="png"),
+        summary=lambda: "test widget",
+    )
+    widget.watch(redraw)
+    assert calls == [1] and widget.slider is slider and widget.button is button
+    slider.value = 2
+    assert calls == [1, 2]
+    slider.value = 3  # must not raise
+    assert calls == [1, 2, 3]
+    assert "error" in widget.readout.value and "cannot draw 3" in widget.readout.value

@@ -44,7 +44,26 @@ class FigureWidget(widgets.VBox):
         for name, control in controls.items():
             setattr(self, name, control)
         self.readout, self.picture = readout, picture
+        self._controls = list(controls.values())
         self._summary = summary  # () -> str, one line for text/plain
+
+    def watch(self, redraw, *more_controls) -> None:
+        """Call ``redraw()`` now and whenever a control's value changes.
+
+        An exception in ``redraw`` is shown in the readout instead of raised:
+        a widget must never die in front of a class.
+        """
+
+        def safe_redraw(_change=None) -> None:
+            try:
+                redraw()
+            except Exception as error:
+                self.readout.value = _error_html(error)
+
+        for control in (*self._controls, *more_controls):
+            if "value" in control.trait_names():  # buttons have no value; they act through on_click
+                control.observe(safe_redraw, names="value")
+        safe_redraw()
 
     def __repr__(self) -> str:
         return self._summary()
@@ -128,26 +147,21 @@ def patch_explorer(
             fig = viz.plot_patch_explorer(image, p)
         return viz.figure_to_bytes(fig)
 
-    def update(_change=None) -> None:
+    def update() -> None:
         image, p, problem = state()
-        try:
-            if problem:
-                readout.value = f"<b style='color:#c0392b'>✗ invalid</b>: {html.escape(problem)}"
-            else:
-                gh, gw = grid_size(size, p)
-                readout.value = (
-                    f"<b>N = {gh} × {gw} = {gh * gw}</b> tokens &nbsp;·&nbsp; "
-                    f"<b>D = C·P·P = 3·{p}·{p} = {3 * p * p}</b> numbers per token &nbsp;·&nbsp; "
-                    f"patches: {tuple(patchify(image[None], p).shape)}"
-                )
-            picture.value = draw()
-        except Exception as error:  # a widget must never die in front of a class
-            readout.value = f"<b style='color:#c0392b'>error</b>: {html.escape(str(error))}"
+        if problem:
+            readout.value = f"<b style='color:#c0392b'>✗ invalid</b>: {html.escape(problem)}"
+        else:
+            gh, gw = grid_size(size, p)
+            readout.value = (
+                f"<b>N = {gh} × {gw} = {gh * gw}</b> tokens &nbsp;·&nbsp; "
+                f"<b>D = C·P·P = 3·{p}·{p} = {3 * p * p}</b> numbers per token &nbsp;·&nbsp; "
+                f"patches: {tuple(patchify(image[None], p).shape)}"
+            )
+        picture.value = draw()
 
-    picker.observe(update, names="value")
-    slider.observe(update, names="value")
-    update()
     explorer = FigureWidget({"picker": picker, "slider": slider}, readout=readout, picture=picture, summary=summary)
+    explorer.watch(update)
     return explorer
 
 
@@ -182,22 +196,18 @@ def filter_explorer(weight: torch.Tensor, *, in_chans: int | None = None, index:
             f"min {f.min().item():+.3f}, max {f.max().item():+.3f}, norm {f.norm().item():.3f}"
         )
 
-    def update(_change=None) -> None:
-        try:
-            k = slider.value
-            readout.value = html.escape(describe(k))
-            picture.value = viz.figure_to_bytes(viz.plot_filter(filters, k))
-        except Exception as error:  # a widget must never die in front of a class
-            readout.value = _error_html(error)
+    def update() -> None:
+        k = slider.value
+        readout.value = html.escape(describe(k))
+        picture.value = viz.figure_to_bytes(viz.plot_filter(filters, k))
 
-    slider.observe(update, names="value")
-    update()
     explorer = FigureWidget(
         {"slider": slider},
         readout=readout,
         picture=picture,
         summary=lambda: "filter explorer: " + describe(slider.value),
     )
+    explorer.watch(update)
     return explorer
 
 
@@ -257,29 +267,24 @@ def position_similarity_explorer(
             f"{best} (row {best // gw}, col {best % gw}), {sim.flatten()[best].item():+.2f}{mean_neighbour}"
         )
 
-    def update(_change=None) -> None:
-        try:
-            readout.value = html.escape(describe())
-            fig = viz.plot_position_similarity(
-                tables[picker.value],
-                (gh, gw),
-                query=slider.value,
-                num_prefix_tokens=num_prefix_tokens,
-                title=f"{picker.value}: {gh} x {gw} grid",
-            )
-            picture.value = viz.figure_to_bytes(fig)
-        except Exception as error:  # a widget must never die in front of a class
-            readout.value = _error_html(error)
+    def update() -> None:
+        readout.value = html.escape(describe())
+        fig = viz.plot_position_similarity(
+            tables[picker.value],
+            (gh, gw),
+            query=slider.value,
+            num_prefix_tokens=num_prefix_tokens,
+            title=f"{picker.value}: {gh} x {gw} grid",
+        )
+        picture.value = viz.figure_to_bytes(fig)
 
-    picker.observe(update, names="value")
-    slider.observe(update, names="value")
-    update()
     explorer = FigureWidget(
         {"picker": picker, "slider": slider},
         readout=readout,
         picture=picture,
         summary=lambda: "position similarity: " + describe(),
     )
+    explorer.watch(update)
     return explorer
 
 
@@ -324,18 +329,15 @@ def mask_ratio_explorer(
             f"the encoder's input is (1, 1+{keep}, {d}) instead of (1, 1+{n}, {d})"
         )
 
-    def update(_change=None) -> None:
-        try:
-            text = describe()
-            if text.startswith("INVALID"):
-                readout.value = f"<b style='color:#c0392b'>✗ invalid</b>: {html.escape(text[9:])}"
-                return
-            readout.value = html.escape(text)
-            masked = random_masking(tokens, slider.value, seed=int(seed_box.value))
-            picture.value = viz.figure_to_bytes(viz.plot_masking(image, patch_size, masked.mask[0]))
-            explorer.mask = masked.mask[0]
-        except Exception as error:  # a widget must never die in front of a class
-            readout.value = _error_html(error)
+    def update() -> None:
+        text = describe()
+        if text.startswith("INVALID"):
+            readout.value = f"<b style='color:#c0392b'>✗ invalid</b>: {html.escape(text[9:])}"
+            return
+        readout.value = html.escape(text)
+        masked = random_masking(tokens, slider.value, seed=int(seed_box.value))
+        picture.value = viz.figure_to_bytes(viz.plot_masking(image, patch_size, masked.mask[0]))
+        explorer.mask = masked.mask[0]
 
     explorer = FigureWidget(
         {"slider": slider, "seed": seed_box},
@@ -344,9 +346,7 @@ def mask_ratio_explorer(
         summary=lambda: "mask-ratio explorer: " + describe(),
     )
     explorer.mask = None
-    slider.observe(update, names="value")
-    seed_box.observe(update, names="value")
-    update()
+    explorer.watch(update)
     return explorer
 
 
@@ -404,26 +404,23 @@ def latent_interpolation(model, images: torch.Tensor, *, labels=None, first: int
             f"decoded; the strip shows {steps} points from t = 0 to 1"
         )
 
-    def update(_change=None) -> None:
-        try:
-            a, b = images[first_box.value], images[second_box.value]
-            with torch.no_grad():
-                mu, _ = model.encode(torch.stack([a, b]))
-                strip = model.decode(interpolate_latents(mu[0], mu[1], steps))
-                t = slider.value
-                now = model.decode(((1 - t) * mu[0] + t * mu[1])[None])  # the point the slider is on
-            explorer.current = now[0]
-            readout.value = html.escape(describe())
-            fig = viz.plot_interpolation(
-                strip,
-                first=a,
-                second=b,
-                highlight=round(slider.value * (steps - 1)),
-                title=f"from {name(first_box.value)} to {name(second_box.value)}: decoded points on the line",
-            )
-            picture.value = viz.figure_to_bytes(fig)
-        except Exception as error:  # a widget must never die in front of a class
-            readout.value = _error_html(error)
+    def update() -> None:
+        a, b = images[first_box.value], images[second_box.value]
+        with torch.no_grad():
+            mu, _ = model.encode(torch.stack([a, b]))
+            strip = model.decode(interpolate_latents(mu[0], mu[1], steps))
+            t = slider.value
+            now = model.decode(((1 - t) * mu[0] + t * mu[1])[None])  # the point the slider is on
+        explorer.current = now[0]
+        readout.value = html.escape(describe())
+        fig = viz.plot_interpolation(
+            strip,
+            first=a,
+            second=b,
+            highlight=round(slider.value * (steps - 1)),
+            title=f"from {name(first_box.value)} to {name(second_box.value)}: decoded points on the line",
+        )
+        picture.value = viz.figure_to_bytes(fig)
 
     explorer = FigureWidget(
         {"first": first_box, "second": second_box, "slider": slider},
@@ -432,9 +429,7 @@ def latent_interpolation(model, images: torch.Tensor, *, labels=None, first: int
         summary=lambda: "latent interpolation: " + describe(),
     )
     explorer.current = None
-    for control in (first_box, second_box, slider):
-        control.observe(update, names="value")
-    update()
+    explorer.watch(update)
     return explorer
 
 
@@ -463,21 +458,15 @@ def prior_sampler(model, *, n: int = 16, seed: int = 0, ncols: int = 8):
     def describe() -> str:
         return f"seed {seed_box.value}: {n} latents z ~ N(0, I) of {model.latent_dim} numbers each, decoded"
 
-    def update(_change=None) -> None:
-        try:
-            explorer.samples = model.sample(n, seed=int(seed_box.value))
-            readout.value = html.escape(describe())
-            title = f"samples from the prior, seed {seed_box.value}"
-            fig = viz.plot_image_grid(explorer.samples, ncols=ncols, title=title)
-            picture.value = viz.figure_to_bytes(fig)
-        except Exception as error:  # a widget must never die in front of a class
-            readout.value = _error_html(error)
+    def update() -> None:
+        explorer.samples = model.sample(n, seed=int(seed_box.value))
+        readout.value = html.escape(describe())
+        title = f"samples from the prior, seed {seed_box.value}"
+        fig = viz.plot_image_grid(explorer.samples, ncols=ncols, title=title)
+        picture.value = viz.figure_to_bytes(fig)
 
     def next_seed(_button=None) -> None:
-        try:
-            seed_box.value = seed_box.value + 1  # observing the seed redraws
-        except Exception as error:  # a widget must never die in front of a class
-            readout.value = _error_html(error)
+        seed_box.value = seed_box.value + 1  # the seed is watched: this redraws
 
     explorer = FigureWidget(
         {"button": button, "seed": seed_box},
@@ -487,8 +476,7 @@ def prior_sampler(model, *, n: int = 16, seed: int = 0, ncols: int = 8):
     )
     explorer.samples = None
     button.on_click(next_seed)
-    seed_box.observe(update, names="value")
-    update()
+    explorer.watch(update)
     return explorer
 
 
@@ -563,24 +551,18 @@ def attention_explorer(
             f"weight, {row[top].item():.2f}, to {target}; it keeps {row[q].item():.2f} for itself"
         )
 
-    def update(_change=None) -> None:
-        try:
-            readout.value = html.escape(describe())
-            head_name = "mean of heads" if head_picker.value == -1 else f"head {head_picker.value}"
-            fig = viz.plot_attention_panel(
-                images[image_picker.value],
-                weights(),
-                patch_size,
-                query=query_slider.value,
-                title=f"layer {layer_picker.value}, {head_name}",
-            )
-            picture.value = viz.figure_to_bytes(fig)
-        except Exception as error:  # a widget must never die in front of a class
-            readout.value = _error_html(error)
+    def update() -> None:
+        readout.value = html.escape(describe())
+        head_name = "mean of heads" if head_picker.value == -1 else f"head {head_picker.value}"
+        fig = viz.plot_attention_panel(
+            images[image_picker.value],
+            weights(),
+            patch_size,
+            query=query_slider.value,
+            title=f"layer {layer_picker.value}, {head_name}",
+        )
+        picture.value = viz.figure_to_bytes(fig)
 
-    for control in (image_picker, layer_picker, head_picker, query_slider):
-        control.observe(update, names="value")
-    update()
     controls = {"layer": layer_picker, "head": head_picker, "query": query_slider}
     if b > 1:  # a picker of one image would only take room
         controls = {"image": image_picker, **controls}
@@ -588,4 +570,5 @@ def attention_explorer(
         controls, readout=readout, picture=picture, summary=lambda: "attention explorer: " + describe()
     )
     explorer.image = image_picker
+    explorer.watch(update, *([] if b > 1 else [image_picker]))  # the image picker is watched even when hidden
     return explorer
