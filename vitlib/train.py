@@ -170,12 +170,14 @@ def augment(
     tx, ty = shift[0] * 2 / w, shift[1] * 2 / h
     cos, sin = angle.cos() / scale, angle.sin() / scale
     theta = torch.stack([torch.stack([cos, -sin, tx], 1), torch.stack([sin, cos, ty], 1)], 1)  # (B, 2, 3)
-    grid = F.affine_grid(theta.to(images.dtype), list(images.shape), align_corners=False)
+    # The random numbers come from the CPU generator (the same draws on any device), then move to the images.
+    theta = theta.to(images.device, images.dtype)
+    grid = F.affine_grid(theta, list(images.shape), align_corners=False)
     if elastic:  # a smooth warp: random moves at 3 x 3 control points, interpolated over the image
         coarse = (torch.rand(b, 2, 3, 3, generator=generator) * 2 - 1) * elastic
         field = F.interpolate(coarse, size=(h, w), mode="bilinear", align_corners=True)  # (B, 2, H, W) pixels
         scale_xy = torch.tensor([2 / w, 2 / h]).view(1, 2, 1, 1)
-        grid = grid + (field * scale_xy).permute(0, 2, 3, 1).to(images.dtype)
+        grid = grid + (field * scale_xy).permute(0, 2, 3, 1).to(images.device, images.dtype)
     mode = "nearest" if exact else "bilinear"
     return F.grid_sample(images, grid, mode=mode, padding_mode="zeros", align_corners=False)
 

@@ -108,7 +108,9 @@ def reparameterize(
     """
     _check_pair(mu, logvar)
     if eps is None:
-        eps = torch.randn(mu.shape, generator=generator, dtype=mu.dtype, device=mu.device)
+        # Drawn where the generator lives (the CPU for torch.Generator()), so a seed gives the same ε on any device.
+        where = generator.device if generator is not None else mu.device
+        eps = torch.randn(mu.shape, generator=generator, dtype=mu.dtype, device=where).to(mu.device)
     elif eps.shape != mu.shape:
         raise ValueError(f"eps must have the shape of mu {tuple(mu.shape)}; got {tuple(eps.shape)}.")
     return mu + torch.exp(0.5 * logvar) * eps

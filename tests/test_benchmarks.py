@@ -1,0 +1,45 @@
+"""The benchmarks' own arithmetic: the FLOP counts behind every "fraction of the limit" figure."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+import torch
+from torch.utils.flop_counter import FlopCounterMode
+
+from vitlib import PRESETS, ViT, ViTConfig
+
+BENCH = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_model.py"
+spec = importlib.util.spec_from_file_location("bench_model", BENCH)
+bench_model = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(bench_model)
+
+
+@pytest.mark.parametrize(
+    "config",
+    [
+        PRESETS["vit_tiny_patch16_224"],
+        PRESETS["digits_p4"],
+        ViTConfig(image_size=(32, 48), patch_size=8, in_chans=2, num_classes=5, embed_dim=24, depth=2, num_heads=3),
+    ],
+    ids=["vit_tiny", "digits_p4", "non-square"],
+)
+def test_flops_from_shapes_match_torchs_flop_counter(config):
+    torch.manual_seed(0)
+    model = ViT(config).eval()
+    h, w = (config.image_size, config.image_size) if isinstance(config.image_size, int) else config.image_size
+    batch = 2
+    images = torch.rand(batch, config.in_chans, h, w)
+    parts = bench_model.flops_by_part(config)
+    with torch.no_grad(), FlopCounterMode(display=False) as fused:
+        model(images)
+    gemm_ops = ("aten.convolution", "aten.addmm", "aten.mm")  # the patch projection, the linear layers
+    counted = fused.get_flop_counts()["Global"]
+    assert sum(v for op, v in counted.items() if str(op) in gemm_ops) == batch * parts["gemm"]
+    with torch.no_grad(), FlopCounterMode(display=False) as by_hand:
+        model.forward_with_attention(images)  # attention by hand: Q Kᵀ and A V are counted matmuls
+    assert by_hand.get_total_flops() == batch * bench_model.model_flops(config)
+    bmm = sum(v for op, v in by_hand.get_flop_counts()["Global"].items() if str(op) == "aten.bmm")
+    assert bmm == batch * parts["attention"]
