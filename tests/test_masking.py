@@ -8,7 +8,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import vitlib
-from vitlib.masking import Masked, encode_visible, num_kept, random_masking, restore_order
+from vitlib.masking import (
+    Masked,
+    MaskedAutoencoder,
+    encode_visible,
+    num_kept,
+    random_masking,
+    restore_order,
+    train_mae,
+)
 
 
 @settings(max_examples=40, deadline=None)
@@ -102,3 +110,98 @@ def test_encode_visible_runs_the_blocks_on_the_kept_tokens_only():
     restored = torch.cat([full[:, :1], restore_order(full[:, 1:], masked0.ids_restore)], dim=1)
     torch.testing.assert_close(restored, model.forward_features(images), atol=1e-5, rtol=0)
     assert math.isclose(masked0.mask.sum().item(), 0.0)
+
+
+# --- MaskedAutoencoder: MAE's decoder on a vitlib.ViT encoder -----------------------------------------------
+
+
+def tiny_mae(seed: int = 0, **kwargs) -> MaskedAutoencoder:
+    torch.manual_seed(seed)
+    encoder = vitlib.ViT(
+        image_size=8, patch_size=2, in_chans=1, num_classes=0, embed_dim=16, depth=1, num_heads=2, pos_embed="sincos"
+    )
+    return MaskedAutoencoder(encoder, **{"decoder_dim": 16, "decoder_heads": 2, "mask_ratio": 0.5, **kwargs})
+
+
+def digits_like(n: int = 8, seed: int = 0) -> torch.Tensor:
+    return torch.rand(n, 1, 8, 8, generator=torch.Generator().manual_seed(seed))
+
+
+def test_mae_predicts_every_patch_and_uses_maes_names():
+    mae = tiny_mae()
+    out = mae(digits_like(3), seed=0)
+    assert out.pred.shape == (3, 16, 4)  # (B, N, C*P*P): 16 patches of 2 x 2 x 1 pixels
+    assert out.mask.shape == (3, 16) and out.mask.sum(dim=1).tolist() == [8.0, 8.0, 8.0]
+    names = {name.split(".")[0] for name, _ in mae.named_parameters()} | {"decoder_pos_embed"}
+    assert {"decoder_embed", "mask_token", "decoder_blocks", "decoder_norm", "decoder_pred"} <= names
+    assert mae.decoder_pos_embed.shape == (1, 17, 16) and not mae.decoder_pos_embed.requires_grad
+
+
+def test_mae_hides_the_patches_random_masking_hides_for_the_same_seed():
+    mae, images = tiny_mae(), digits_like(2)
+    tokens = mae.encoder.patch_embed(images)
+    torch.testing.assert_close(mae(images, seed=5).mask, random_masking(tokens, 0.5, seed=5).mask)
+    torch.testing.assert_close(mae(images, seed=5).pred, mae(images, seed=5).pred)
+    assert not torch.equal(mae(images, seed=5).mask, mae(images, seed=6).mask)
+
+
+def test_mae_loss_comes_from_the_hidden_patches_only():
+    mae, images = tiny_mae(), digits_like(4)
+    out = mae(images, seed=1)
+    out.pred.retain_grad()
+    out.loss.backward()
+    per_patch_grad = out.pred.grad.abs().sum(dim=-1)  # (B, N)
+    hidden = out.mask.bool()
+    assert torch.all(per_patch_grad[~hidden] == 0)  # a visible patch's prediction costs nothing
+    assert torch.all(per_patch_grad[hidden] > 0)
+
+
+def test_mae_hidden_predictions_read_the_visible_patches():
+    mae, images = tiny_mae().eval(), digits_like(1)
+    out = mae(images, seed=2)
+    visible = (~out.mask.bool())[0].nonzero()[0].item()  # one visible patch, changed below
+    row, col = divmod(visible, 4)
+    changed = images.clone()
+    changed[..., 2 * row : 2 * row + 2, 2 * col : 2 * col + 2] += 0.5
+    after = mae(changed, seed=2)
+    hidden = out.mask.bool()[0]
+    assert not torch.allclose(after.pred[0, hidden], out.pred[0, hidden])  # the decoder attended to it
+
+
+def test_reconstruct_keeps_the_visible_pixels_and_fills_the_hidden_ones():
+    mae, images = tiny_mae(), digits_like(3)
+    seen, redrawn = mae.reconstruct(images, seed=3, fill=0.25)
+    out = mae.eval()(images, seed=3)
+    hidden = vitlib.unpatchify(out.mask[..., None].expand(-1, -1, 4), 2, (8, 8)).bool()  # (B, 1, 8, 8)
+    assert seen.shape == redrawn.shape == images.shape
+    torch.testing.assert_close(seen[~hidden], images[~hidden])
+    torch.testing.assert_close(redrawn[~hidden], images[~hidden])
+    assert torch.all(seen[hidden] == 0.25)
+    torch.testing.assert_close(redrawn[hidden], vitlib.unpatchify(out.pred, 2, (8, 8))[hidden])
+
+
+def test_train_mae_lowers_the_hidden_patch_error_and_is_repeatable():
+    images = digits_like(32, seed=4) * 0 + torch.linspace(0, 1, 8).view(1, 1, 1, 8)  # the same gradient image
+    first = tiny_mae()
+    losses = train_mae(first, images, steps=60, batch_size=8, lr=1e-2, seed=0, progress=False)
+    assert len(losses) == 60 and not first.training
+    assert sum(losses[-10:]) < 0.2 * sum(losses[:10])
+    again = train_mae(tiny_mae(), images, steps=60, batch_size=8, lr=1e-2, seed=0, progress=False)
+    assert again == losses
+
+
+@pytest.mark.parametrize(
+    ("build", "error", "message"),
+    [
+        (lambda: MaskedAutoencoder(torch.nn.Linear(2, 2)), TypeError, "vitlib.ViT"),
+        (lambda: tiny_mae(mask_ratio=1.0), ValueError, "mask_ratio"),
+        (lambda: tiny_mae(decoder_dim=10, decoder_heads=4), ValueError, "divisible"),
+        (lambda: tiny_mae(decoder_depth=0), ValueError, "decoder_depth"),
+        (lambda: tiny_mae()(digits_like(2), mask_ratio=0), ValueError, "hides nothing"),
+        (lambda: train_mae(tiny_mae(), torch.rand(4, 3, 8, 8), progress=False), ValueError, r"\(N, 1, 8, 8\)"),
+        (lambda: train_mae(tiny_mae(), digits_like(4), steps=0, progress=False), ValueError, "steps"),
+    ],
+)
+def test_mae_bad_inputs_are_named(build, error, message):
+    with pytest.raises(error, match=message):
+        build()

@@ -140,3 +140,15 @@ def test_figure_to_bytes_is_a_small_jpeg_of_the_figure(image):
     assert picture.size == (round(width), round(height))
     assert len(data) < 100_000
     assert viz.figure_to_bytes(fig, format="png")[:4] == b"\x89PNG"
+
+
+def test_plot_image_rows_labels_one_row_per_batch_and_rejects_ragged_rows():
+    batch = torch.rand(4, 1, 8, 8)
+    fig = viz.plot_image_rows({"original": batch, "what the encoder sees": batch * 0.5, "MAE": batch})
+    labels = [tick.get_text() for tick in fig.axes[0].get_yticklabels()]
+    assert labels == ["original", "what the encoder sees", "MAE"]
+    assert fig.axes[0].images[0].get_array().shape[:2] == (3 * 9 + 1, 4 * 9 + 1)  # 3 rows, 4 columns, 1 px gaps
+    with pytest.raises(ValueError, match="same shape"):
+        viz.plot_image_rows({"a": batch, "b": batch[:2]})
+    with pytest.raises(TypeError, match="non-empty dict"):
+        viz.plot_image_rows({})

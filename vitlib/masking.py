@@ -6,7 +6,8 @@ only the rest: the sequence really gets shorter, so the encoder does a
 quarter of the work. The masking follows MAE's ``random_masking``: one random
 number per token, ``argsort`` gives a shuffle (``ids_shuffle``), the first
 ``K`` shuffled tokens are kept, and ``argsort(ids_shuffle)`` (``ids_restore``)
-puts everything back in place for the decoder.
+puts everything back in place for the decoder. :class:`MaskedAutoencoder`
+adds MAE's small decoder, which redraws the hidden patches (``train_mae``).
 """
 
 from __future__ import annotations
@@ -15,8 +16,18 @@ import math
 from typing import NamedTuple
 
 import torch
+from torch import nn
 
-__all__ = ["Masked", "encode_visible", "num_kept", "random_masking", "restore_order"]
+__all__ = [
+    "MAEOutput",
+    "Masked",
+    "MaskedAutoencoder",
+    "encode_visible",
+    "num_kept",
+    "random_masking",
+    "restore_order",
+    "train_mae",
+]
 
 
 class Masked(NamedTuple):
@@ -123,3 +134,163 @@ def encode_visible(
     cls = (model.cls_token + model.pos_embed[:, :1]).expand(images.shape[0], -1, -1)
     tokens = torch.cat([cls, masked.kept], dim=1)  # (B, 1+K, D)
     return model.norm(model.blocks(tokens)), masked
+
+
+class MAEOutput(NamedTuple):
+    """What :meth:`MaskedAutoencoder.forward` returns.
+
+    - ``loss``: mean squared error over the pixels of the hidden patches only;
+    - ``pred``: ``(B, N, C*P*P)`` the decoder's pixels for every patch, in patchify's layout;
+    - ``mask``: ``(B, N)`` 1 for a hidden patch, 0 for a visible one.
+    """
+
+    loss: torch.Tensor
+    pred: torch.Tensor
+    mask: torch.Tensor
+
+
+class MaskedAutoencoder(nn.Module):
+    """MAE: a :class:`vitlib.ViT` encoder on the visible patches, a small decoder for all of them.
+
+    The decoder's names are MAE's own (``decoder_embed``, ``mask_token``,
+    ``decoder_pos_embed``, ``decoder_blocks``, ``decoder_norm``,
+    ``decoder_pred``). It maps the encoded tokens to its own width, appends
+    one shared, learned ``mask_token`` per hidden patch, puts every token back
+    on its patch (:func:`restore_order`), adds fixed 2-D sin-cos positions, and
+    predicts each patch's pixels: ``(B, C, H, W) -> (B, N, C*P*P)``.
+    """
+
+    def __init__(
+        self,
+        encoder,
+        *,
+        decoder_dim: int = 64,
+        decoder_depth: int = 1,
+        decoder_heads: int = 4,
+        mlp_ratio: float = 2.0,
+        mask_ratio: float = 0.75,
+    ):
+        super().__init__()
+        from .embedding import sincos_pos_embed_2d
+        from .encoder import Block
+        from .model import ViT
+
+        if not isinstance(encoder, ViT):
+            raise TypeError(f"encoder must be a vitlib.ViT; got {type(encoder).__name__}.")
+        for name, value in (("decoder_dim", decoder_dim), ("decoder_depth", decoder_depth)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive int; got {value!r}.")
+        if decoder_dim % decoder_heads:
+            raise ValueError(
+                f"decoder_dim ({decoder_dim}) must be divisible by decoder_heads ({decoder_heads}); "
+                f"try decoder_heads={math.gcd(decoder_dim, decoder_heads)}."
+            )
+        num_kept(encoder.patch_embed.num_patches, mask_ratio)  # checks the ratio now, not at the first step
+        self.encoder, self.mask_ratio = encoder, mask_ratio
+        config = encoder.config
+        self.patch_size = config.patch_size
+        self.decoder_embed = nn.Linear(config.embed_dim, decoder_dim)
+        self.mask_token = nn.Parameter(torch.randn(1, 1, decoder_dim) * 0.02)
+        self.register_buffer("decoder_pos_embed", sincos_pos_embed_2d(encoder.patch_embed.grid_size, decoder_dim))
+        self.decoder_blocks = nn.Sequential(
+            *(Block(decoder_dim, num_heads=decoder_heads, mlp_ratio=mlp_ratio) for _ in range(decoder_depth))
+        )
+        self.decoder_norm = nn.LayerNorm(decoder_dim, eps=1e-6)
+        self.decoder_pred = nn.Linear(decoder_dim, config.in_chans * config.patch_size**2)
+
+    def decode(self, visible: torch.Tensor, masked: Masked) -> torch.Tensor:
+        """The encoder's ``(B, 1+K, D)`` output -> pixels of every patch ``(B, N, C*P*P)``."""
+        x = self.decoder_embed(visible)  # (B, 1+K, d)
+        b, n = masked.ids_restore.shape
+        hidden = self.mask_token.expand(b, n - masked.kept.shape[1], -1)  # one per hidden patch
+        patches = restore_order(torch.cat([x[:, 1:], hidden], dim=1), masked.ids_restore)  # (B, N, d) in place
+        x = torch.cat([x[:, :1], patches], dim=1) + self.decoder_pos_embed
+        return self.decoder_pred(self.decoder_norm(self.decoder_blocks(x)))[:, 1:]  # drop [CLS]
+
+    def forward(self, images: torch.Tensor, *, mask_ratio: float | None = None, generator=None, seed=None):
+        """Hide, encode, decode: ``(B, C, H, W) ->`` :class:`MAEOutput` (the loss counts hidden patches only)."""
+        from .patches import patchify
+
+        ratio = self.mask_ratio if mask_ratio is None else mask_ratio
+        if ratio == 0:
+            raise ValueError("mask_ratio=0 hides nothing, so there is nothing to reconstruct; use e.g. 0.5.")
+        visible, masked = encode_visible(self.encoder, images, ratio, generator=generator, seed=seed)
+        pred = self.decode(visible, masked)
+        per_patch = ((pred - patchify(images, self.patch_size)) ** 2).mean(dim=-1)  # (B, N)
+        loss = (per_patch * masked.mask).sum() / masked.mask.sum()
+        return MAEOutput(loss, pred, masked.mask)
+
+    @torch.no_grad()
+    def reconstruct(
+        self, images: torch.Tensor, *, mask_ratio: float | None = None, seed: int = 0, fill: float = 0.5
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """What the encoder sees (hidden patches set to ``fill``) and the reconstruction, both ``(B, C, H, W)``.
+
+        The reconstruction keeps the visible patches as they are and pastes
+        the decoder's pixels into the hidden ones, as MAE's figures do.
+        """
+        from .patches import patchify, unpatchify
+
+        was_training = self.training
+        self.eval()
+        out = self(images, mask_ratio=mask_ratio, seed=seed)
+        self.train(was_training)
+        patches, hidden = patchify(images, self.patch_size), out.mask.unsqueeze(-1).bool()
+        size = tuple(images.shape[-2:])
+        seen = unpatchify(patches.masked_fill(hidden, fill), self.patch_size, size)
+        redrawn = unpatchify(torch.where(hidden, out.pred, patches), self.patch_size, size)
+        return seen, redrawn
+
+
+def train_mae(
+    model: MaskedAutoencoder,
+    images: torch.Tensor,
+    *,
+    steps: int = 800,
+    batch_size: int = 64,
+    lr: float = 3e-3,
+    weight_decay: float = 0.05,
+    mask_ratio: float | None = None,
+    seed: int = 0,
+    progress: bool = True,
+) -> list[float]:
+    """Train ``model`` in place on ``(N, C, H, W)`` images; return the loss of every step.
+
+    AdamW with a short linear warm-up and cosine decay; batches and masks are
+    drawn from a generator seeded with ``seed``.
+    """
+    from tqdm.std import tqdm
+
+    if not isinstance(images, torch.Tensor) or images.dim() != 4:
+        shape = tuple(images.shape) if isinstance(images, torch.Tensor) else type(images).__name__
+        raise ValueError(f"images must be a (N, C, H, W) tensor; got {shape}.")
+    embed = model.encoder.patch_embed
+    expected = (embed.proj.in_channels, *embed.image_size)  # (C, H, W)
+    if tuple(images.shape[1:]) != expected:
+        shape = ", ".join(map(str, expected))
+        raise ValueError(f"images must be (N, {shape}) for this encoder; got {tuple(images.shape)}.")
+    for name, value in (("steps", steps), ("batch_size", batch_size)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"{name} must be a positive int; got {value!r}.")
+    generator = torch.Generator().manual_seed(seed)
+    # foreach: one update for all tensors, fewer and larger ops on the CPU (as vitlib.train.fit)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay, foreach=True)
+    warmup = max(1, steps // 40)
+    losses: list[float] = []
+    model.train()
+    bar = tqdm(range(steps), desc="training the MAE", unit="step", mininterval=1.0, disable=not progress)
+    for step in bar:
+        scale = min(1.0, (step + 1) / warmup) * 0.5 * (1.0 + math.cos(math.pi * step / steps))
+        for group in optimizer.param_groups:
+            group["lr"] = lr * scale
+        idx = torch.randint(0, images.shape[0], (batch_size,), generator=generator)
+        loss = model(images[idx], mask_ratio=mask_ratio, generator=generator).loss
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+        if step % 50 == 0:
+            bar.set_postfix(loss=f"{losses[-1]:.4f}", refresh=False)
+    bar.close()
+    model.eval()
+    return losses

@@ -612,6 +612,31 @@ def plot_image_grid(images: torch.Tensor, *, ncols: int = 8, title: str | None =
     return fig
 
 
+def plot_image_rows(rows: dict, *, title: str | None = None, size: float = 0.55) -> Figure:
+    """Batches of the same shape as labelled rows: ``{"original": (K, C, H, W), ...}``, one row each."""
+    if not isinstance(rows, dict) or not rows:
+        raise TypeError("rows must be a non-empty dict {row name: (K, C, H, W) tensor}.")
+    batches = list(rows.values())
+    if not all(isinstance(b, torch.Tensor) for b in batches):
+        raise TypeError("every row must be a torch.Tensor (K, C, H, W).")
+    if len({tuple(b.shape) for b in batches}) != 1:
+        shapes = {name: tuple(b.shape) for name, b in rows.items()}
+        raise ValueError(f"every row must have the same shape (K, C, H, W), one image per column; got {shapes}.")
+    k, h = len(batches[0]), batches[0].shape[-2]
+    array = tile_images(torch.cat(batches), ncols=k)
+    fig = _figure(k * size + 1.0, len(rows) * size + (0.45 if title else 0.25))
+    ax = fig.add_subplot()
+    ax.imshow(array, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
+    ax.set_xticks([])
+    ax.set_yticks([1 + i * (h + 1) + h / 2 - 0.5 for i in range(len(rows))], list(rows), fontsize=8)
+    ax.tick_params(length=0)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    if title:
+        ax.set_title(title, fontsize=9)
+    return fig
+
+
 def plot_reconstructions(
     originals: torch.Tensor, reconstructions: torch.Tensor, *, title: str | None = None, size: float = 0.55
 ) -> Figure:
@@ -623,20 +648,7 @@ def plot_reconstructions(
             f"originals {tuple(originals.shape)} and reconstructions {tuple(reconstructions.shape)} must have the "
             "same shape (K, C, H, W): one reconstruction per original."
         )
-    k = len(originals)
-    array = tile_images(torch.cat([originals, reconstructions]), ncols=k)
-    fig = _figure(k * size + 1.0, 2 * size + (0.45 if title else 0.25))
-    ax = fig.add_subplot()
-    ax.imshow(array, cmap="gray", vmin=0, vmax=1, interpolation="nearest")
-    ax.set_xticks([])
-    h = originals.shape[-2]
-    ax.set_yticks([1 + h / 2 - 0.5, 2 + 1.5 * h - 0.5], ["original", "decoded μ"], fontsize=8)
-    ax.tick_params(length=0)
-    for spine in ax.spines.values():
-        spine.set_visible(False)
-    if title:
-        ax.set_title(title, fontsize=9)
-    return fig
+    return plot_image_rows({"original": originals, "decoded μ": reconstructions}, title=title, size=size)
 
 
 def _epoch_means(values, steps_per_epoch: int) -> tuple[np.ndarray, np.ndarray]:
