@@ -29,8 +29,9 @@ SMALL = {"image_size": 32, "patch_size": 4, "num_classes": 10, "embed_dim": 64, 
 @pytest.fixture(autouse=True)
 def exact_fp32(monkeypatch):
     """Full fp32 on the GPU: TF32 (on by default for cuDNN convolutions) would round to 10 bits."""
-    monkeypatch.setattr(torch.backends.cuda.matmul, "allow_tf32", False)
-    monkeypatch.setattr(torch.backends.cudnn, "allow_tf32", False)
+    if torch.cuda.is_available():  # (a CPU build cannot even set these)
+        monkeypatch.setattr(torch.backends.cuda.matmul, "allow_tf32", False)
+        monkeypatch.setattr(torch.backends.cudnn, "allow_tf32", False)
 
 
 def twins(**overrides) -> tuple[ViT, ViT]:
@@ -109,3 +110,38 @@ def test_random_masking_on_cuda_keeps_the_same_tokens():
     assert on_gpu.kept.device.type == "cuda" and on_gpu.kept.shape == (2, 4, 8)
     torch.testing.assert_close(on_gpu.kept.cpu(), on_cpu.kept)
     torch.testing.assert_close(on_gpu.mask.cpu(), on_cpu.mask)
+
+
+def test_vae_training_on_cuda_takes_the_cpus_steps():
+    from vitlib.vae import train_vae
+
+    torch.manual_seed(0)
+    cpu = ViTVAE(latent_dim=4, embed_dim=16, num_heads=2, depth=1, mlp_ratio=2.0)
+    gpu = ViTVAE(latent_dim=4, embed_dim=16, num_heads=2, depth=1, mlp_ratio=2.0)
+    gpu.load_state_dict(cpu.state_dict())
+    gpu = gpu.to(CUDA)
+    images = torch.rand(32, 1, 8, 8, generator=torch.Generator().manual_seed(10))
+    settings = {"epochs": 2, "batch_size": 8, "progress": False}
+    on_cpu = train_vae(cpu, images, **settings)
+    on_gpu = train_vae(gpu, images.to(CUDA), **settings)
+    torch.testing.assert_close(
+        torch.tensor(on_gpu.reconstruction), torch.tensor(on_cpu.reconstruction), rtol=1e-3, atol=1e-3
+    )
+
+
+def test_masked_autoencoder_on_cuda_takes_the_cpus_steps():
+    from vitlib.masking import MaskedAutoencoder, train_mae
+
+    def mae() -> MaskedAutoencoder:
+        torch.manual_seed(0)
+        encoder = ViT(image_size=8, patch_size=2, in_chans=1, num_classes=0, embed_dim=16, depth=1, num_heads=2)
+        return MaskedAutoencoder(encoder, decoder_dim=16, decoder_heads=2, mask_ratio=0.5)
+
+    cpu, gpu = mae(), mae().to(CUDA)
+    images = torch.rand(32, 1, 8, 8, generator=torch.Generator().manual_seed(11))
+    on_cpu = train_mae(cpu, images, steps=10, batch_size=8, progress=False)
+    on_gpu = train_mae(gpu, images.to(CUDA), steps=10, batch_size=8, progress=False)
+    torch.testing.assert_close(torch.tensor(on_gpu), torch.tensor(on_cpu), rtol=1e-3, atol=1e-4)
+    seen, redrawn = gpu.reconstruct(images[:4].to(CUDA), seed=1)
+    assert seen.device.type == redrawn.device.type == "cuda" and redrawn.shape == (4, 1, 8, 8)
+    torch.testing.assert_close(redrawn.cpu(), cpu.reconstruct(images[:4], seed=1)[1], rtol=1e-3, atol=1e-4)
