@@ -2,7 +2,7 @@
 
 One file per concept, in the order the notebooks teach them:
 patches (01), embedding (02-04), attention and encoder (05), model and
-train (06), vae (07), hub (08); data, viz and widgets serve them all.
+train (06), vae (07), masking and hub (08); data, viz and widgets serve them all.
 """
 
 from .attention import Attention, scaled_dot_product_attention
