@@ -164,6 +164,13 @@ def test_summary_and_the_way_on(path):
 
 
 @each
+def test_setup_cell_sets_up_the_series(path):
+    setup = next(c for c in _cells(path) if c["cell_type"] == "code")
+    assert "%matplotlib inline" in setup["text"] and "import vitlib" in setup["text"], "the setup cell of CONTRIBUTING"
+    assert re.search(r"torch\.manual_seed\(\d+\)", setup["text"]), "the setup cell seeds torch"
+
+
+@each
 def test_slideshow_metadata(path):
     cells = _cells(path)
     for index, cell in enumerate(cells):

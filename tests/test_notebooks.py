@@ -6,7 +6,6 @@ nbval re-executes the notebooks (``--nbval-lax``); these tests check what is sto
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import pytest
@@ -80,30 +79,6 @@ def test_no_stored_widget_state(path):
             if "application/vnd.jupyter.widget-view+json" in output.get("data", {}):
                 # a widget output must also carry a static picture for viewers without a kernel
                 assert any(k.startswith("image/") for k in output["data"]), "widget output without a static image"
-
-
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=ids)
-def test_header_and_slides_follow_contributing(path):
-    cells = _load(path)["cells"]
-    header = cells[0]
-    assert header["cell_type"] == "markdown" and _source(header).startswith("# ")
-    assert header["metadata"].get("slideshow", {}).get("slide_type") == "slide"
-    assert re.search(r"minutes in class", _source(header)), "the header gives the time budget in minutes"
-    assert re.search(r"\d+(\.\d+)? s\b", _source(header)), "the header gives the measured seconds to run"
-    setup = _code_cells({"cells": cells})[0]
-    assert setup["metadata"].get("slideshow", {}).get("slide_type") == "skip"
-    assert "import vitlib" in _source(setup)
-    for index, cell in enumerate(cells):
-        if cell["cell_type"] == "markdown" and _source(cell).startswith("## "):
-            assert cell["metadata"].get("slideshow", {}).get("slide_type") == "slide", f"cell {index} heading"
-
-
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=ids)
-def test_has_exercises_and_a_summary(path):
-    text = "\n".join(_source(cell) for cell in _load(path)["cells"])
-    assert "## Your turn" in text and "## Summary" in text
-    number = path.name[:2]
-    assert f"nb{number}.check_" in text, f"the exercises call vitlib.exercises.nb{number} checkers"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=ids)
