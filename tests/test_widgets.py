@@ -131,14 +131,10 @@ def test_figure_widget_watch_redraws_on_change_and_shows_errors_instead_of_raisi
         if slider.value == 3:
             raise RuntimeError("cannot draw 3")
 
-    widget = FigureWidget(
-        {"slider": slider, "button": button},
-        readout=ipywidgets.HTML(),
-        picture=ipywidgets.Image(format="png"),
-        summary=lambda: "test widget",
-    )
+    widget = FigureWidget({"slider": slider, "button": button}, summary=lambda: "test widget")
     widget.watch(redraw)
     assert calls == [1] and widget.slider is slider and widget.button is button
+    assert "t-readout" in widget.readout._dom_classes and "t-plot" in widget.picture._dom_classes
     slider.value = 2
     assert calls == [1, 2]
     slider.value = 3  # must not raise

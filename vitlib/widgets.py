@@ -39,11 +39,14 @@ class FigureWidget(widgets.VBox):
     notebook cell or a test can move it in code.
     """
 
-    def __init__(self, controls: dict, *, readout: widgets.HTML, picture: widgets.Image, summary):
-        super().__init__([widgets.HBox(list(controls.values())), readout, picture])
+    def __init__(self, controls: dict, *, summary):
+        self.readout = widgets.HTML()  # what the picture shows, in words; errors are shown here too
+        self.readout.add_class("t-readout")  # t-… classes: the handles of the browser tests
+        self.picture = widgets.Image(format=viz.FORMAT)
+        self.picture.add_class("t-plot")
+        super().__init__([widgets.HBox(list(controls.values())), self.readout, self.picture])
         for name, control in controls.items():
             setattr(self, name, control)
-        self.readout, self.picture = readout, picture
         self._controls = list(controls.values())
         self._summary = summary  # () -> str, one line for text/plain
 
@@ -119,10 +122,6 @@ def patch_explorer(
         value=patch_size, min=min_patch, max=max_patch, step=1, description="patch size", continuous_update=False
     )
     slider.add_class("t-slider")
-    readout = widgets.HTML()
-    readout.add_class("t-readout")
-    picture = widgets.Image(format=viz.FORMAT)
-    picture.add_class("t-plot")
 
     def state() -> tuple[torch.Tensor, int, str | None]:
         return images[picker.value], slider.value, _explain_patch_size(size, slider.value)
@@ -150,17 +149,17 @@ def patch_explorer(
     def update() -> None:
         image, p, problem = state()
         if problem:
-            readout.value = f"<b style='color:#c0392b'>✗ invalid</b>: {html.escape(problem)}"
+            explorer.readout.value = f"<b style='color:#c0392b'>✗ invalid</b>: {html.escape(problem)}"
         else:
             gh, gw = grid_size(size, p)
-            readout.value = (
+            explorer.readout.value = (
                 f"<b>N = {gh} × {gw} = {gh * gw}</b> tokens &nbsp;·&nbsp; "
                 f"<b>D = C·P·P = 3·{p}·{p} = {3 * p * p}</b> numbers per token &nbsp;·&nbsp; "
                 f"patches: {tuple(patchify(image[None], p).shape)}"
             )
-        picture.value = draw()
+        explorer.picture.value = draw()
 
-    explorer = FigureWidget({"picker": picker, "slider": slider}, readout=readout, picture=picture, summary=summary)
+    explorer = FigureWidget({"picker": picker, "slider": slider}, summary=summary)
     explorer.watch(update)
     return explorer
 
@@ -184,10 +183,6 @@ def filter_explorer(weight: torch.Tensor, *, in_chans: int | None = None, index:
     )
     slider.style.description_width = "initial"
     slider.add_class("t-slider")
-    readout = widgets.HTML()
-    readout.add_class("t-readout")
-    picture = widgets.Image(format=viz.FORMAT)
-    picture.add_class("t-plot")
 
     def describe(k: int) -> str:
         f = filters[k]
@@ -198,13 +193,11 @@ def filter_explorer(weight: torch.Tensor, *, in_chans: int | None = None, index:
 
     def update() -> None:
         k = slider.value
-        readout.value = html.escape(describe(k))
-        picture.value = viz.figure_to_bytes(viz.plot_filter(filters, k))
+        explorer.readout.value = html.escape(describe(k))
+        explorer.picture.value = viz.figure_to_bytes(viz.plot_filter(filters, k))
 
     explorer = FigureWidget(
         {"slider": slider},
-        readout=readout,
-        picture=picture,
         summary=lambda: "filter explorer: " + describe(slider.value),
     )
     explorer.watch(update)
@@ -245,10 +238,6 @@ def position_similarity_explorer(
     )
     slider.style.description_width = "initial"
     slider.add_class("t-slider")
-    readout = widgets.HTML()
-    readout.add_class("t-readout")
-    picture = widgets.Image(format=viz.FORMAT)
-    picture.add_class("t-plot")
 
     def describe() -> str:
         q = slider.value
@@ -268,7 +257,7 @@ def position_similarity_explorer(
         )
 
     def update() -> None:
-        readout.value = html.escape(describe())
+        explorer.readout.value = html.escape(describe())
         fig = viz.plot_position_similarity(
             tables[picker.value],
             (gh, gw),
@@ -276,12 +265,10 @@ def position_similarity_explorer(
             num_prefix_tokens=num_prefix_tokens,
             title=f"{picker.value}: {gh} x {gw} grid",
         )
-        picture.value = viz.figure_to_bytes(fig)
+        explorer.picture.value = viz.figure_to_bytes(fig)
 
     explorer = FigureWidget(
         {"picker": picker, "slider": slider},
-        readout=readout,
-        picture=picture,
         summary=lambda: "position similarity: " + describe(),
     )
     explorer.watch(update)
@@ -312,10 +299,6 @@ def mask_ratio_explorer(
     slider.add_class("t-slider")
     seed_box = widgets.IntText(value=seed, description="seed", layout=widgets.Layout(width="9em"))
     seed_box.add_class("t-seed")
-    readout = widgets.HTML()
-    readout.add_class("t-readout")
-    picture = widgets.Image(format=viz.FORMAT)
-    picture.add_class("t-plot")
     d = embed_dim if embed_dim is not None else "D"
 
     def describe() -> str:
@@ -332,17 +315,15 @@ def mask_ratio_explorer(
     def update() -> None:
         text = describe()
         if text.startswith("INVALID"):
-            readout.value = f"<b style='color:#c0392b'>✗ invalid</b>: {html.escape(text[9:])}"
+            explorer.readout.value = f"<b style='color:#c0392b'>✗ invalid</b>: {html.escape(text[9:])}"
             return
-        readout.value = html.escape(text)
+        explorer.readout.value = html.escape(text)
         masked = random_masking(tokens, slider.value, seed=int(seed_box.value))
-        picture.value = viz.figure_to_bytes(viz.plot_masking(image, patch_size, masked.mask[0]))
+        explorer.picture.value = viz.figure_to_bytes(viz.plot_masking(image, patch_size, masked.mask[0]))
         explorer.mask = masked.mask[0]
 
     explorer = FigureWidget(
         {"slider": slider, "seed": seed_box},
-        readout=readout,
-        picture=picture,
         summary=lambda: "mask-ratio explorer: " + describe(),
     )
     explorer.mask = None
@@ -389,10 +370,6 @@ def latent_interpolation(model, images: torch.Tensor, *, labels=None, first: int
     step = 1 / (steps - 1)
     slider = widgets.FloatSlider(value=0.5, min=0.0, max=1.0, step=step, description="t", continuous_update=False)
     slider.add_class("t-slider")
-    readout = widgets.HTML()
-    readout.add_class("t-readout")
-    picture = widgets.Image(format=viz.FORMAT)
-    picture.add_class("t-plot")
 
     def name(index: int) -> str:
         return f"#{index}" + (f" (a {int(labels[index])})" if labels is not None else "")
@@ -412,7 +389,7 @@ def latent_interpolation(model, images: torch.Tensor, *, labels=None, first: int
             t = slider.value
             now = model.decode(((1 - t) * mu[0] + t * mu[1])[None])  # the point the slider is on
         explorer.current = now[0]
-        readout.value = html.escape(describe())
+        explorer.readout.value = html.escape(describe())
         fig = viz.plot_interpolation(
             strip,
             first=a,
@@ -420,12 +397,10 @@ def latent_interpolation(model, images: torch.Tensor, *, labels=None, first: int
             highlight=round(slider.value * (steps - 1)),
             title=f"from {name(first_box.value)} to {name(second_box.value)}: decoded points on the line",
         )
-        picture.value = viz.figure_to_bytes(fig)
+        explorer.picture.value = viz.figure_to_bytes(fig)
 
     explorer = FigureWidget(
         {"first": first_box, "second": second_box, "slider": slider},
-        readout=readout,
-        picture=picture,
         summary=lambda: "latent interpolation: " + describe(),
     )
     explorer.current = None
@@ -450,28 +425,22 @@ def prior_sampler(model, *, n: int = 16, seed: int = 0, ncols: int = 8):
     button.add_class("t-sample")
     seed_box = widgets.BoundedIntText(value=seed, min=0, max=2**31 - 1, description="seed")
     seed_box.add_class("t-seed")
-    readout = widgets.HTML()
-    readout.add_class("t-readout")
-    picture = widgets.Image(format=viz.FORMAT)
-    picture.add_class("t-plot")
 
     def describe() -> str:
         return f"seed {seed_box.value}: {n} latents z ~ N(0, I) of {model.latent_dim} numbers each, decoded"
 
     def update() -> None:
         explorer.samples = model.sample(n, seed=int(seed_box.value))
-        readout.value = html.escape(describe())
+        explorer.readout.value = html.escape(describe())
         title = f"samples from the prior, seed {seed_box.value}"
         fig = viz.plot_image_grid(explorer.samples, ncols=ncols, title=title)
-        picture.value = viz.figure_to_bytes(fig)
+        explorer.picture.value = viz.figure_to_bytes(fig)
 
     def next_seed(_button=None) -> None:
         seed_box.value = seed_box.value + 1  # the seed is watched: this redraws
 
     explorer = FigureWidget(
         {"button": button, "seed": seed_box},
-        readout=readout,
-        picture=picture,
         summary=lambda: "prior sampler: " + describe(),
     )
     explorer.samples = None
@@ -530,10 +499,6 @@ def attention_explorer(
     query_slider = widgets.IntSlider(value=query, min=0, max=n - 1, description="query token", continuous_update=False)
     query_slider.style.description_width = "initial"
     query_slider.add_class("t-slider")
-    readout = widgets.HTML()
-    readout.add_class("t-readout")
-    picture = widgets.Image(format=viz.FORMAT)
-    picture.add_class("t-plot")
 
     def weights() -> torch.Tensor:
         per_head = attention[layer_picker.value, image_picker.value]  # (heads, 1+N, 1+N)
@@ -552,7 +517,7 @@ def attention_explorer(
         )
 
     def update() -> None:
-        readout.value = html.escape(describe())
+        explorer.readout.value = html.escape(describe())
         head_name = "mean of heads" if head_picker.value == -1 else f"head {head_picker.value}"
         fig = viz.plot_attention_panel(
             images[image_picker.value],
@@ -561,14 +526,12 @@ def attention_explorer(
             query=query_slider.value,
             title=f"layer {layer_picker.value}, {head_name}",
         )
-        picture.value = viz.figure_to_bytes(fig)
+        explorer.picture.value = viz.figure_to_bytes(fig)
 
     controls = {"layer": layer_picker, "head": head_picker, "query": query_slider}
     if b > 1:  # a picker of one image would only take room
         controls = {"image": image_picker, **controls}
-    explorer = FigureWidget(
-        controls, readout=readout, picture=picture, summary=lambda: "attention explorer: " + describe()
-    )
+    explorer = FigureWidget(controls, summary=lambda: "attention explorer: " + describe())
     explorer.image = image_picker
     explorer.watch(update, *([] if b > 1 else [image_picker]))  # the image picker is watched even when hidden
     return explorer
