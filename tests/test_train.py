@@ -231,3 +231,12 @@ def test_progress_bar_shows_loss_and_accuracy(digits, capsys):
     )
     err = capsys.readouterr().err
     assert "training: 100%" in err and "2/2" in err and "loss=" in err and "val acc=" in err
+
+
+def test_warmup_cosine_ramps_up_then_decays_to_min_lr():
+    from vitlib.train import warmup_cosine
+
+    rates = [warmup_cosine(s, 100, lr=1.0, warmup_steps=10, min_lr=0.1) for s in range(100)]
+    assert rates[:10] == pytest.approx([(s + 1) / 10 for s in range(10)])  # linear warm-up to lr
+    assert rates[10] == pytest.approx(1.0) and all(a >= b for a, b in zip(rates[10:-1], rates[11:], strict=True))
+    assert warmup_cosine(100, 100, lr=1.0, warmup_steps=10, min_lr=0.1) == pytest.approx(0.1)

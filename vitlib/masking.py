@@ -171,15 +171,14 @@ class MaskedAutoencoder(nn.Module):
         mask_ratio: float = 0.75,
     ):
         super().__init__()
-        from .embedding import sincos_pos_embed_2d
+        from .embedding import _positive_int, sincos_pos_embed_2d
         from .encoder import Block
         from .model import ViT
 
         if not isinstance(encoder, ViT):
             raise TypeError(f"encoder must be a vitlib.ViT; got {type(encoder).__name__}.")
-        for name, value in (("decoder_dim", decoder_dim), ("decoder_depth", decoder_depth)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive int; got {value!r}.")
+        _positive_int(decoder_dim, "decoder_dim")
+        _positive_int(decoder_depth, "decoder_depth")
         if decoder_dim % decoder_heads:
             raise ValueError(
                 f"decoder_dim ({decoder_dim}) must be divisible by decoder_heads ({decoder_heads}); "
@@ -261,6 +260,9 @@ def train_mae(
     """
     from tqdm.std import tqdm
 
+    from .embedding import _positive_int
+    from .train import warmup_cosine
+
     if not isinstance(images, torch.Tensor) or images.dim() != 4:
         shape = tuple(images.shape) if isinstance(images, torch.Tensor) else type(images).__name__
         raise ValueError(f"images must be a (N, C, H, W) tensor; got {shape}.")
@@ -269,20 +271,18 @@ def train_mae(
     if tuple(images.shape[1:]) != expected:
         shape = ", ".join(map(str, expected))
         raise ValueError(f"images must be (N, {shape}) for this encoder; got {tuple(images.shape)}.")
-    for name, value in (("steps", steps), ("batch_size", batch_size)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive int; got {value!r}.")
+    _positive_int(steps, "steps")
+    _positive_int(batch_size, "batch_size")
     generator = torch.Generator().manual_seed(seed)
     # foreach: one update for all tensors, fewer and larger ops on the CPU (as vitlib.train.fit)
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay, foreach=True)
-    warmup = max(1, steps // 40)
+    warmup = max(1, steps // 40)  # a short warm-up, then cosine decay (vitlib.train's schedule)
     losses: list[float] = []
     model.train()
     bar = tqdm(range(steps), desc="training the MAE", unit="step", mininterval=1.0, disable=not progress)
     for step in bar:
-        scale = min(1.0, (step + 1) / warmup) * 0.5 * (1.0 + math.cos(math.pi * step / steps))
         for group in optimizer.param_groups:
-            group["lr"] = lr * scale
+            group["lr"] = warmup_cosine(step, steps, lr=lr, warmup_steps=warmup)
         idx = torch.randint(0, images.shape[0], (batch_size,), generator=generator)
         loss = model(images[idx], mask_ratio=mask_ratio, generator=generator).loss
         optimizer.zero_grad(set_to_none=True)

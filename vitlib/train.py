@@ -42,6 +42,7 @@ __all__ = [
     "evaluate",
     "fit",
     "lr_at",
+    "warmup_cosine",
     "predict",
     "train_digits",
 ]
@@ -117,13 +118,18 @@ class Evaluation:
         return f"Evaluation(accuracy={self.accuracy:.4f}, {n - len(self.errors)}/{n} correct)"
 
 
+def warmup_cosine(step: int, total_steps: int, *, lr: float, warmup_steps: int, min_lr: float = 0.0) -> float:
+    """Learning rate at ``step``: linear warm-up to ``lr`` over ``warmup_steps``, then cosine decay to ``min_lr``."""
+    if step < warmup_steps:
+        return lr * (step + 1) / warmup_steps
+    progress = (step - warmup_steps) / max(1, total_steps - warmup_steps)
+    return min_lr + 0.5 * (lr - min_lr) * (1.0 + math.cos(math.pi * progress))
+
+
 def lr_at(step: int, total_steps: int, config: TrainConfig, steps_per_epoch: int) -> float:
-    """Linear warm-up to ``config.lr``, then cosine decay to ``config.min_lr``."""
+    """:func:`warmup_cosine` with a recipe's ``lr``, ``min_lr`` and ``warmup_epochs``."""
     warmup = round(config.warmup_epochs * steps_per_epoch)
-    if step < warmup:
-        return config.lr * (step + 1) / warmup
-    progress = (step - warmup) / max(1, total_steps - warmup)
-    return config.min_lr + 0.5 * (config.lr - config.min_lr) * (1.0 + math.cos(math.pi * progress))
+    return warmup_cosine(step, total_steps, lr=config.lr, warmup_steps=warmup, min_lr=config.min_lr)
 
 
 def augment(
