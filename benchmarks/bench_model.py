@@ -126,8 +126,8 @@ class GemmProbe:
     models (a shared or throttled CPU drifts by 10 % or more over a run).
     """
 
-    def __init__(self, device: torch.device):
-        size = 1024 if device.type == "cpu" else 8192
+    def __init__(self, device: torch.device, size: int | None = None):
+        size = size or (1024 if device.type == "cpu" else 8192)
         self.a, self.b = torch.randn(size, size, device=device), torch.randn(size, size, device=device)
         self.flops, self.device, self.best = 2.0 * size**3, device, 0.0
 
@@ -155,18 +155,12 @@ def paired_seconds(model_a, model_b, images, dtype, device, *, repeat: int, prob
 
 
 def matmul_limit(device: torch.device) -> float:
-    """The best fp32 GEMM rate (FLOP/s) seen: fastest of 12 runs at a few square sizes."""
-    best = 0.0
-    for size in (512, 1024, 2048) if device.type == "cpu" else (2048, 4096, 8192):
-        a = torch.randn(size, size, device=device)
-        b = torch.randn(size, size, device=device)
+    """The best fp32 GEMM rate (FLOP/s) seen: fastest of 12 runs at each of a few square sizes."""
+    probes = [GemmProbe(device, size) for size in ((512, 1024, 2048) if device.type == "cpu" else (2048, 4096, 8192))]
+    for probe in probes:
         for _ in range(12):
-            start = time.perf_counter()
-            torch.mm(a, b)
-            sync(device)
-            seconds = time.perf_counter() - start
-            best = max(best, 2 * size**3 / seconds)
-    return best
+            probe()
+    return max(probe.best for probe in probes)
 
 
 def compile_pair(ours: ViT, reference, device: torch.device) -> tuple:

@@ -20,18 +20,13 @@ from vitlib import ViT, ViTVAE
 from vitlib.masking import random_masking
 from vitlib.train import augment, fit, predict
 
-pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (run in the GPU check)")
+pytestmark = [
+    pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU (run in the GPU check)"),
+    pytest.mark.usefixtures("exact_fp32"),
+]
 
 CUDA = torch.device("cuda")
 SMALL = {"image_size": 32, "patch_size": 4, "num_classes": 10, "embed_dim": 64, "depth": 2, "num_heads": 4}
-
-
-@pytest.fixture(autouse=True)
-def exact_fp32(monkeypatch):
-    """Full fp32 on the GPU: TF32 (on by default for cuDNN convolutions) would round to 10 bits."""
-    if torch.cuda.is_available():  # (a CPU build cannot even set these)
-        monkeypatch.setattr(torch.backends.cuda.matmul, "allow_tf32", False)
-        monkeypatch.setattr(torch.backends.cudnn, "allow_tf32", False)
 
 
 def twins(**overrides) -> tuple[ViT, ViT]:
@@ -40,6 +35,14 @@ def twins(**overrides) -> tuple[ViT, ViT]:
     gpu = ViT(**{**SMALL, **overrides})
     gpu.load_state_dict(cpu.state_dict())
     return cpu.eval(), gpu.to(CUDA).eval()
+
+
+def vae_twins() -> tuple[ViTVAE, ViTVAE]:
+    torch.manual_seed(0)
+    cpu = ViTVAE(latent_dim=4, embed_dim=16, num_heads=2, depth=1, mlp_ratio=2.0)
+    gpu = ViTVAE(latent_dim=4, embed_dim=16, num_heads=2, depth=1, mlp_ratio=2.0)
+    gpu.load_state_dict(cpu.state_dict())
+    return cpu, gpu.to(CUDA)
 
 
 def test_vit_on_cuda_gives_the_cpus_logits_and_attention():
@@ -90,11 +93,8 @@ def test_fit_on_cuda_takes_the_cpus_first_steps():
 
 
 def test_vae_on_cuda_with_a_seeded_generator_matches_the_cpu():
-    torch.manual_seed(0)
-    cpu = ViTVAE(latent_dim=4, embed_dim=16, num_heads=2, depth=1, mlp_ratio=2.0).eval()
-    gpu = ViTVAE(latent_dim=4, embed_dim=16, num_heads=2, depth=1, mlp_ratio=2.0)
-    gpu.load_state_dict(cpu.state_dict())
-    gpu = gpu.to(CUDA).eval()
+    cpu, gpu = vae_twins()
+    cpu, gpu = cpu.eval(), gpu.eval()
     images = torch.rand(6, 1, 8, 8, generator=torch.Generator().manual_seed(6))
     with torch.no_grad():
         a = cpu(images, generator=torch.Generator().manual_seed(7))
@@ -115,11 +115,7 @@ def test_random_masking_on_cuda_keeps_the_same_tokens():
 def test_vae_training_on_cuda_takes_the_cpus_steps():
     from vitlib.vae import train_vae
 
-    torch.manual_seed(0)
-    cpu = ViTVAE(latent_dim=4, embed_dim=16, num_heads=2, depth=1, mlp_ratio=2.0)
-    gpu = ViTVAE(latent_dim=4, embed_dim=16, num_heads=2, depth=1, mlp_ratio=2.0)
-    gpu.load_state_dict(cpu.state_dict())
-    gpu = gpu.to(CUDA)
+    cpu, gpu = vae_twins()
     images = torch.rand(32, 1, 8, 8, generator=torch.Generator().manual_seed(10))
     settings = {"epochs": 2, "batch_size": 8, "progress": False}
     on_cpu = train_vae(cpu, images, **settings)

@@ -15,6 +15,8 @@ import torch
 from vitlib import PRESETS, ViT, resize_pos_embed
 from vitlib.hub import load_checkpoint
 
+pytestmark = pytest.mark.usefixtures("exact_fp32")
+
 
 def import_timm():
     try:
@@ -31,13 +33,6 @@ def timm():
 
 def devices() -> list[str]:
     return ["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"]
-
-
-@pytest.fixture(autouse=True)
-def exact_fp32(monkeypatch):
-    if torch.cuda.is_available():  # (a CPU build cannot even set these)
-        monkeypatch.setattr(torch.backends.cuda.matmul, "allow_tf32", False)
-        monkeypatch.setattr(torch.backends.cudnn, "allow_tf32", False)
 
 
 @pytest.mark.parametrize("device", devices())
