@@ -1,0 +1,140 @@
+"""Argument checks, written once for the whole library.
+
+Every public function and class of ``vitlib`` checks its arguments with these
+helpers, so that a bad value always gets the same kind of answer: a
+``TypeError`` (wrong kind of thing) or a ``ValueError`` (right kind, wrong
+value) whose message names the argument, the value it got and a fix::
+
+    >>> positive_int(0, "num_heads", example=3)
+    Traceback (most recent call last):
+    ValueError: num_heads must be a positive whole number; got 0. Pass e.g. num_heads=3.
+
+Whole numbers may come as Python ``int``, numpy integers or 0-d integer
+tensors (anything with ``__index__``); ``bool`` is refused (``True`` is not a
+size). Real numbers may be any real number except ``bool``, and must be finite.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import operator
+
+__all__ = [
+    "choice",
+    "fraction",
+    "int_pair",
+    "nonnegative_float",
+    "nonnegative_int",
+    "positive_float",
+    "positive_int",
+    "real",
+    "whole",
+]
+
+
+def _fix(name: str, example) -> str:
+    return "" if example is None else f" Pass e.g. {name}={example!r}."
+
+
+def whole(value, name: str, *, example=None) -> int:
+    """``value`` as a Python ``int``: ints, numpy integers and 0-d integer tensors pass; bool and floats do not."""
+    if isinstance(value, bool) or not hasattr(value, "__index__"):
+        raise TypeError(
+            f"{name} must be a whole number (an int); got {value!r} of type {type(value).__name__}."
+            + _fix(name, example)
+        )
+    try:
+        return operator.index(value)
+    except TypeError:  # e.g. a tensor with more than one element, or a float tensor
+        raise TypeError(f"{name} must be a whole number (an int); got {value!r}.{_fix(name, example)}") from None
+
+
+def positive_int(value, name: str, *, example=None) -> int:
+    """A whole number >= 1 (a size, a count)."""
+    value = whole(value, name, example=example)
+    if value < 1:
+        raise ValueError(f"{name} must be a positive whole number; got {value}.{_fix(name, example)}")
+    return value
+
+
+def nonnegative_int(value, name: str, *, example=None) -> int:
+    """A whole number >= 0 (an index, a seed)."""
+    value = whole(value, name, example=example)
+    if value < 0:
+        raise ValueError(f"{name} must be a whole number >= 0; got {value}.{_fix(name, example)}")
+    return value
+
+
+def real(value, name: str, *, example=None) -> float:
+    """A finite real number as a Python ``float`` (ints, numpy and 0-d tensors pass; bool, NaN and inf do not)."""
+    if hasattr(value, "item") and getattr(value, "ndim", 1) == 0:  # numpy scalars and 0-d tensors
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(
+            f"{name} must be a real number; got {value!r} of type {type(value).__name__}.{_fix(name, example)}"
+        )
+    value = float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be a finite number; got {value}.{_fix(name, example)}")
+    return value
+
+
+def positive_float(value, name: str, *, example=None) -> float:
+    """A finite real number > 0 (a learning rate, a temperature)."""
+    value = real(value, name, example=example)
+    if value <= 0:
+        raise ValueError(f"{name} must be > 0; got {value}.{_fix(name, example)}")
+    return value
+
+
+def nonnegative_float(value, name: str, *, example=None) -> float:
+    """A finite real number >= 0 (a weight decay, a strength where 0 turns a thing off)."""
+    value = real(value, name, example=example)
+    if value < 0:
+        raise ValueError(f"{name} must be >= 0; got {value}.{_fix(name, example)}")
+    return value
+
+
+def fraction(
+    value,
+    name: str,
+    *,
+    low: float = 0.0,
+    high: float = 1.0,
+    low_open: bool = False,
+    high_open: bool = False,
+    example=None,
+) -> float:
+    """A finite real number in the interval ``[low, high]`` (``low_open``/``high_open`` exclude the ends)."""
+    value = real(value, name, example=example)
+    too_low = value <= low if low_open else value < low
+    too_high = value >= high if high_open else value > high
+    if too_low or too_high:
+        interval = f"{'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+        raise ValueError(f"{name} must be in {interval}; got {value}.{_fix(name, example)}")
+    return value
+
+
+def int_pair(size, name: str, *, example=None) -> tuple[int, int]:
+    """An int or an ``(H, W)`` pair of positive whole numbers, as a tuple of two ints."""
+    if isinstance(size, (bool, str)):
+        raise TypeError(f"{name} must be an int or a pair (H, W) of ints; got {size!r}.{_fix(name, example)}")
+    if hasattr(size, "__index__"):
+        size = (size, size)
+    try:
+        h, w = size
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be an int or a pair (H, W) of ints; got {size!r}.{_fix(name, example)}") from None
+    try:
+        return positive_int(h, name, example=example), positive_int(w, name, example=example)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name} must hold positive ints; got {size!r}.{_fix(name, example)}") from None
+
+
+def choice(value, name: str, choices) -> object:
+    """One of ``choices``, compared with ``==``."""
+    for c in choices:
+        if type(value) is type(c) and value == c:
+            return value
+    raise ValueError(f"{name} must be one of {', '.join(repr(c) for c in choices)}; got {value!r}.")
