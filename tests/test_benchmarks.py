@@ -39,7 +39,7 @@ def test_flops_from_shapes_match_torchs_flop_counter(config):
     counted = fused.get_flop_counts()["Global"]
     assert sum(v for op, v in counted.items() if str(op) in gemm_ops) == batch * parts["gemm"]
     with torch.no_grad(), FlopCounterMode(display=False) as by_hand:
-        model.forward_with_attention(images)  # attention by hand: Q Kᵀ and A V are counted matmuls
+        model(images, return_attention=True)  # attention by hand: Q Kᵀ and A V are counted matmuls
     assert by_hand.get_total_flops() == batch * bench_model.model_flops(config)
     bmm = sum(v for op, v in by_hand.get_flop_counts()["Global"].items() if str(op) == "aten.bmm")
     assert bmm == batch * parts["attention"]

@@ -49,10 +49,10 @@ def test_vit_on_cuda_gives_the_cpus_logits_and_attention():
     cpu, gpu = twins()
     images = torch.rand(3, 3, 32, 32, generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
-        logits, maps = gpu.forward_with_attention(images.to(CUDA))
+        logits, maps = gpu(images.to(CUDA), return_attention=True)
         assert logits.device.type == "cuda" and maps.shape == (2, 3, 4, 65, 65)
         torch.testing.assert_close(logits.cpu(), cpu(images), rtol=1e-4, atol=1e-5)
-        torch.testing.assert_close(maps.cpu(), cpu.forward_with_attention(images)[1], rtol=1e-4, atol=1e-6)
+        torch.testing.assert_close(maps.cpu(), cpu(images, return_attention=True)[1], rtol=1e-4, atol=1e-6)
         torch.testing.assert_close(gpu(images.to(CUDA)), logits)  # the fused path agrees with the by-hand one
 
 

@@ -103,11 +103,11 @@ def test_block_state_dict_keys_are_timms():
     ]
 
 
-def test_forward_with_attention_matches_forward():
+def test_forward_return_attention_matches_forward():
     torch.manual_seed(0)
     block = Block(16, num_heads=4).eval()
     x = torch.randn(2, 6, 16)
-    out, weights = block.forward_with_attention(x)
+    out, weights = block(x, return_attention=True)
     assert weights.shape == (2, 4, 6, 6)
     torch.testing.assert_close(out, block(x), atol=1e-6, rtol=1e-6)
 

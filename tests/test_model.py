@@ -76,7 +76,7 @@ def test_regularisation_is_off_in_eval_mode():
     model = ViT.from_preset("digits", drop_rate=0.3, attn_drop_rate=0.3, drop_path_rate=0.3).eval()
     x = torch.rand(4, 1, 8, 8)
     torch.testing.assert_close(model(x), model(x))
-    logits, _ = model.forward_with_attention(x)
+    logits, _ = model(x, return_attention=True)
     torch.testing.assert_close(logits, model(x), atol=1e-5, rtol=1e-5)
     assert not torch.equal(model.train()(x), model(x))  # random in training mode
 
@@ -99,7 +99,7 @@ def test_digits_shapes_and_attention_maps():
     n = (8 // cfg.patch_size) ** 2 + 1
     assert model.embed(x).shape == (3, n, cfg.embed_dim)
     assert model.forward_features(x).shape == (3, n, cfg.embed_dim)
-    logits, maps = model.forward_with_attention(x)
+    logits, maps = model(x, return_attention=True)
     assert logits.shape == (3, 10)
     assert maps.shape == (cfg.depth, 3, cfg.num_heads, n, n)
     torch.testing.assert_close(maps.sum(-1), torch.ones(cfg.depth, 3, cfg.num_heads, n))

@@ -14,7 +14,7 @@ def digits_attention():
     model = ViT.from_preset("digits_p4").eval()
     images = torch.rand(3, 1, 8, 8)
     with torch.no_grad():
-        _, attention = model.forward_with_attention(images)
+        _, attention = model(images, return_attention=True)
     return images, attention  # (4, 3, 4, 5, 5)
 
 

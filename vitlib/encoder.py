@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal, overload
+
 import torch
 from torch import nn
 
@@ -83,16 +85,17 @@ class Block(nn.Module):
             hint = " Add a batch dimension: x.unsqueeze(0)." if x.dim() == 2 else ""
             raise ValueError(f"the block expects tokens of shape (B, N, {d}); got {tuple(x.shape)}.{hint}")
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        self._check(x)
-        x = x + self.drop_path1(self.attn(self.norm1(x)))
-        x = x + self.drop_path2(self.mlp(self.norm2(x)))
-        return x
+    @overload
+    def forward(self, x: torch.Tensor, *, return_attention: Literal[False] = False) -> torch.Tensor: ...
+    @overload
+    def forward(self, x: torch.Tensor, *, return_attention: Literal[True]) -> tuple[torch.Tensor, torch.Tensor]: ...
 
-    def forward_with_attention(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """As ``forward``, also returning the attention weights ``(B, heads, N, N)``."""
+    def forward(self, x: torch.Tensor, *, return_attention: bool = False):
+        """``(B, N, D) -> (B, N, D)``; with ``return_attention`` also the weights ``(B, heads, N, N)``."""
         self._check(x)
-        attended, weights = self.attn(self.norm1(x), return_attention=True)
+        attended = self.attn(self.norm1(x), return_attention=return_attention)
+        if return_attention:
+            attended, weights = attended
         x = x + self.drop_path1(attended)
         x = x + self.drop_path2(self.mlp(self.norm2(x)))
-        return x, weights
+        return (x, weights) if return_attention else x

@@ -8,6 +8,7 @@ Parameter names are timm's (``patch_embed.proj``, ``cls_token``,
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
+from typing import Literal, overload
 
 import torch
 from torch import nn
@@ -164,19 +165,28 @@ class ViT(nn.Module):
         """``(B, N+1, D) -> (B, D)``: the [CLS] token, or the mean of the patch tokens."""
         return tokens[:, 0] if self.config.pool == "token" else tokens[:, 1:].mean(dim=1)
 
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        """``(B, C, H, W) -> (B, num_classes)``."""
-        return self.head(self.pool(self.forward_features(images)))
+    @overload
+    def forward(self, images: torch.Tensor, *, return_attention: Literal[False] = False) -> torch.Tensor: ...
+    @overload
+    def forward(
+        self, images: torch.Tensor, *, return_attention: Literal[True]
+    ) -> tuple[torch.Tensor, torch.Tensor]: ...
 
-    def forward_with_attention(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Logits and every layer's attention: ``-> (B, classes), (depth, B, heads, N+1, N+1)``."""
+    def forward(self, images: torch.Tensor, *, return_attention: bool = False):
+        """``(B, C, H, W) -> (B, num_classes)``.
+
+        With ``return_attention=True`` also every layer's attention weights,
+        ``(depth, B, heads, N+1, N+1)``: ``logits, attention = model(x, return_attention=True)``.
+        """
         x = self.embed(images)
         maps = []
         for block in self.blocks:
-            x, weights = block.forward_with_attention(x)
-            maps.append(weights)
+            x = block(x, return_attention=return_attention)
+            if return_attention:
+                x, weights = x
+                maps.append(weights)
         logits = self.head(self.pool(self.norm(x)))
-        return logits, torch.stack(maps)
+        return (logits, torch.stack(maps)) if return_attention else logits
 
     def extra_repr(self) -> str:
         return ", ".join(f"{k}={v}" for k, v in asdict(self.config).items())

@@ -545,7 +545,7 @@ def cls_attention_maps(attention: torch.Tensor, grid, *, layer: int = -1, head: 
     """
     if attention.dim() != 5:
         raise ValueError(
-            f"attention must be (depth, B, heads, 1+N, 1+N) as forward_with_attention returns it; "
+            f"attention must be (depth, B, heads, 1+N, 1+N) as model(x, return_attention=True) returns it; "
             f"got {tuple(attention.shape)}."
         )
     gh, gw = grid
@@ -920,7 +920,7 @@ def plot_cls_attention_heads(
     ``(B, C, H, W)`` images, ``(depth, B, heads, 1+N, 1+N)`` attention."""
     if not isinstance(attention, torch.Tensor) or attention.dim() != 5:
         raise ValueError(
-            "attention must be (depth, B, heads, 1+N, 1+N) as ViT.forward_with_attention returns it; "
+            "attention must be (depth, B, heads, 1+N, 1+N) as model(x, return_attention=True) returns it; "
             f"got {tuple(attention.shape) if isinstance(attention, torch.Tensor) else type(attention).__name__}."
         )
     depth, b, heads = attention.shape[:3]

@@ -463,13 +463,13 @@ def attention_explorer(
     """Pickers for image, layer, head and query token over attention maps (notebooks 05-06).
 
     ``images`` ``(B, C, H, W)`` and the ``(depth, B, heads, 1+N, 1+N)``
-    attention that ``ViT.forward_with_attention`` returned for them. The
+    attention that ``model(x, return_attention=True)`` returned for them. The
     head picker also offers the mean of the heads. Shows the attention
     matrix beside the image, with the query's row laid over the patches.
     """
     if not isinstance(attention, torch.Tensor) or attention.dim() != 5:
         raise ValueError(
-            "attention must be (depth, B, heads, 1+N, 1+N) as ViT.forward_with_attention returns it; got "
+            "attention must be (depth, B, heads, 1+N, 1+N) as model(x, return_attention=True) returns it; got "
             f"{tuple(attention.shape) if isinstance(attention, torch.Tensor) else type(attention).__name__}."
         )
     depth, b, heads, n, _ = attention.shape
