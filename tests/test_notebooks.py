@@ -53,11 +53,20 @@ def test_no_error_outputs_except_where_expected(path):
         errors = [o for o in cell["outputs"] if o["output_type"] == "error"]
         if "raises-exception" in _tags(cell):
             assert errors, f"cell {index} is tagged raises-exception but raised nothing"
-            assert "# NBVAL_RAISES_EXCEPTION" in _source(cell), f"cell {index}: add the NBVAL_RAISES_EXCEPTION marker"
         else:
             assert not errors, f"cell {index} raised {errors[0]['ename']}: {errors[0]['evalue']}"
             streams = "".join(_text(o.get("text", "")) for o in cell["outputs"] if o["output_type"] == "stream")
             assert "Traceback (most recent call last)" not in streams, f"cell {index} printed a traceback"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=ids)
+def test_nbval_markers_are_tags_not_comments(path):
+    # a learner reads and edits these cells: nbval's instructions live in the cell tags, not in the code
+    for index, cell in enumerate(_code_cells(_load(path))):
+        for marker in ("NBVAL_CHECK_OUTPUT", "NBVAL_RAISES_EXCEPTION", "NBVAL_IGNORE_OUTPUT", "NBVAL_SKIP"):
+            assert f"# {marker}" not in _source(cell), (
+                f"code cell {index}: use the tag {marker.lower().replace('_', '-')}"
+            )
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=ids)

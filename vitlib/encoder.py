@@ -93,9 +93,8 @@ class Block(nn.Module):
     def forward(self, x: torch.Tensor, *, return_attention: bool = False):
         """``(B, N, D) -> (B, N, D)``; with ``return_attention`` also the weights ``(B, heads, N, N)``."""
         self._check(x)
-        attended = self.attn(self.norm1(x), return_attention=return_attention)
-        if return_attention:
-            attended, weights = attended
+        attn = self.attn(self.norm1(x), return_attention=return_attention)
+        attended, weights = attn if return_attention else (attn, None)
         x = x + self.drop_path1(attended)
         x = x + self.drop_path2(self.mlp(self.norm2(x)))
         return (x, weights) if return_attention else x
