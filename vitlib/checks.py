@@ -20,8 +20,11 @@ import math
 import numbers
 import operator
 
+import torch
+
 __all__ = [
     "choice",
+    "float_images",
     "fraction",
     "int_pair",
     "nonnegative_float",
@@ -138,3 +141,38 @@ def choice(value, name: str, choices) -> object:
         if type(value) is type(c) and value == c:
             return value
     raise ValueError(f"{name} must be one of {', '.join(repr(c) for c in choices)}; got {value!r}.")
+
+
+def float_images(
+    images, name: str = "images", *, ndim: int = 4, dtype: torch.dtype | None = None, finite: bool = False
+):
+    """The library's one image-dtype policy: ``images`` as a floating-point tensor of ``ndim`` dimensions.
+
+    - a float32 tensor is returned as it is (no copy);
+    - other floating dtypes (float64 from ``torch.from_numpy``, float16, bfloat16) are converted to
+      ``dtype`` when one is given (the weights' dtype), else returned as they are;
+    - uint8 and other integer or bool tensors are refused: their scale is ambiguous (0-255 or 0-1?),
+      so the fix ``images.float() / 255`` is named;
+    - numpy arrays and other non-tensors are refused with ``torch.from_numpy(x).float()``;
+    - ``finite=True`` also refuses NaN and infinite pixels, saying how many there are.
+    """
+    if not isinstance(images, torch.Tensor):
+        if type(images).__module__ == "numpy":
+            raise TypeError(
+                f"{name} must be a torch tensor; got a numpy array. Convert it: torch.from_numpy({name}).float()."
+            )
+        raise TypeError(f"{name} must be a torch tensor; got {type(images).__name__}.")
+    if not torch.is_floating_point(images):
+        fix = f"{name}.float() / 255" if images.dtype == torch.uint8 else f"{name}.float()"
+        raise TypeError(f"{name} must be floating point; got {images.dtype}. Convert them: {fix}.")
+    if images.dim() != ndim:
+        layout = {4: "(B, C, H, W)", 3: "(C, H, W)", 2: "(H, W)"}.get(ndim, f"{ndim}-D")
+        hint = " Add a batch dimension: images.unsqueeze(0)." if ndim == 4 and images.dim() == 3 else ""
+        raise ValueError(f"{name} must be {ndim}-D {layout}; got shape {tuple(images.shape)}.{hint}")
+    if finite and images.numel() and not bool(torch.isfinite(images).all()):
+        bad = int((~torch.isfinite(images)).sum())
+        raise ValueError(
+            f"{name} hold {bad} NaN or infinite value(s) of {images.numel()}; "
+            f"training on them would turn every weight into NaN. Find them with (~torch.isfinite({name})).nonzero()."
+        )
+    return images if dtype is None or images.dtype == dtype else images.to(dtype)
