@@ -13,6 +13,7 @@ adds MAE's small decoder, which redraws the hidden patches (``train_mae``).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import NamedTuple
 
 import torch
@@ -20,6 +21,7 @@ from torch import nn
 
 __all__ = [
     "MAEOutput",
+    "MAETrainConfig",
     "Masked",
     "MaskedAutoencoder",
     "encode_visible",
@@ -211,6 +213,10 @@ class MaskedAutoencoder(nn.Module):
         from .patches import patchify
 
         ratio = self.mask_ratio if mask_ratio is None else mask_ratio
+        if isinstance(images, torch.Tensor) and images.dim() == 4 and images.shape[0] == 0:
+            raise ValueError(
+                f"images hold no images (shape {tuple(images.shape)}): the loss of an empty batch is undefined."
+            )
         if ratio == 0:
             raise ValueError("mask_ratio=0 hides nothing, so there is nothing to reconstruct; use e.g. 0.5.")
         visible, masked = encode_visible(self.encoder, images, ratio, generator=generator, seed=seed)
@@ -241,6 +247,30 @@ class MaskedAutoencoder(nn.Module):
         return seen, redrawn
 
 
+@dataclass(frozen=True)
+class MAETrainConfig:
+    """The MAE's training recipe (:func:`train_mae`): ``steps`` random batches, AdamW, warm-up + cosine.
+
+    ``warmup_steps=None`` warms up over a 40th of the steps (at least 1). Checked when made, by the same
+    validator as the other recipes (:func:`vitlib.train.check_train_config`).
+    """
+
+    steps: int = 800
+    batch_size: int = 64
+    lr: float = 3e-3
+    min_lr: float = 0.0
+    warmup_steps: int | None = None
+    weight_decay: float = 0.05  # on the weight matrices only (vitlib.train.decay_groups)
+    grad_clip: float | None = None
+    mask_ratio: float | None = None  # None: the model's own
+    seed: int = 0
+
+    def __post_init__(self):
+        from .train import check_train_config
+
+        check_train_config(self)
+
+
 def train_mae(
     model: MaskedAutoencoder,
     images: torch.Tensor,
@@ -253,44 +283,51 @@ def train_mae(
     seed: int = 0,
     progress: bool = True,
 ) -> list[float]:
-    """Train ``model`` in place on ``(N, C, H, W)`` images; return the loss of every step.
+    """Train ``model`` in place on ``(N, C, H, W)`` images; return the loss of every step (a list of floats).
 
-    AdamW with a short linear warm-up and cosine decay; batches and masks are
-    drawn from a generator seeded with ``seed``.
+    AdamW with a short linear warm-up and cosine decay (:class:`MAETrainConfig`); batches and masks are
+    drawn from a generator seeded with ``seed``. The loop is :func:`vitlib.train.run_training`, with one
+    random batch per tick of its bar.
     """
-    from tqdm.std import tqdm
+    from .train import check_images, run_training
 
-    from .embedding import _positive_int
-    from .train import warmup_cosine
-
-    if not isinstance(images, torch.Tensor) or images.dim() != 4:
-        shape = tuple(images.shape) if isinstance(images, torch.Tensor) else type(images).__name__
-        raise ValueError(f"images must be a (N, C, H, W) tensor; got {shape}.")
+    config = MAETrainConfig(
+        steps=steps, batch_size=batch_size, lr=lr, weight_decay=weight_decay, mask_ratio=mask_ratio, seed=seed
+    )
+    if not isinstance(model, MaskedAutoencoder):
+        raise TypeError(f"model must be a vitlib.masking.MaskedAutoencoder; got {type(model).__name__}.")
     embed = model.encoder.patch_embed
+    images = check_images(images, "images", dtype=embed.proj.weight.dtype)
     expected = (embed.proj.in_channels, *embed.image_size)  # (C, H, W)
     if tuple(images.shape[1:]) != expected:
         shape = ", ".join(map(str, expected))
         raise ValueError(f"images must be (N, {shape}) for this encoder; got {tuple(images.shape)}.")
-    _positive_int(steps, "steps")
-    _positive_int(batch_size, "batch_size")
-    generator = torch.Generator().manual_seed(seed)
-    # foreach: one update for all tensors, fewer and larger ops on the CPU (as vitlib.train.fit)
-    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay, foreach=True)
-    warmup = max(1, steps // 40)  # a short warm-up, then cosine decay (vitlib.train's schedule)
-    losses: list[float] = []
-    model.train()
-    bar = tqdm(range(steps), desc="training the MAE", unit="step", mininterval=1.0, disable=not progress)
-    for step in bar:
-        for group in optimizer.param_groups:
-            group["lr"] = warmup_cosine(step, steps, lr=lr, warmup_steps=warmup)
-        idx = torch.randint(0, images.shape[0], (batch_size,), generator=generator)
-        loss = model(images[idx], mask_ratio=mask_ratio, generator=generator).loss
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
-        losses.append(loss.item())
-        if step % 50 == 0:
-            bar.set_postfix(loss=f"{losses[-1]:.4f}", refresh=False)
-    bar.close()
-    model.eval()
-    return losses
+
+    def batches(generator: torch.Generator):  # one random batch per step
+        yield images[torch.randint(0, images.shape[0], (config.batch_size,), generator=generator)]
+
+    def loss_fn(model: MaskedAutoencoder, x: torch.Tensor, generator: torch.Generator, step: int):
+        return model(x, mask_ratio=config.mask_ratio, generator=generator).loss, {}
+
+    def after_epoch(step: int, log) -> dict | None:
+        return {"loss": f"{log.steps['loss'][-1]:.4f}"} if step % 50 == 0 else None
+
+    log = run_training(
+        model,
+        loss_fn,
+        batches,
+        epochs=config.steps,
+        steps_per_epoch=1,
+        lr=config.lr,
+        min_lr=config.min_lr,
+        warmup_steps=max(1, config.steps // 40) if config.warmup_steps is None else config.warmup_steps,
+        weight_decay=config.weight_decay,
+        grad_clip=config.grad_clip,
+        seed=config.seed,
+        progress=progress,
+        desc="training the MAE",
+        unit="step",
+        mininterval=1.0,
+        after_epoch=after_epoch,
+    )
+    return log.steps["loss"]

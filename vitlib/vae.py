@@ -20,7 +20,6 @@ form (:func:`kl_to_standard_normal`).
 from __future__ import annotations
 
 import math
-import time
 from dataclasses import dataclass, field, replace
 from typing import NamedTuple
 
@@ -28,11 +27,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .data import Digits, load_digits
+from . import checks
+from .data import Digits
 from .embedding import learned_pos_embed
 from .encoder import Block
 from .model import ViT, ViTConfig
 from .patches import _pair, grid_size, unpatchify
+from .train import check_images, check_train_config, run_training, train_on_digits
 
 __all__ = [
     "VAE_ENCODER",
@@ -164,8 +165,8 @@ def vae_loss(
         )
     if mu.shape[0] != images.shape[0]:
         raise ValueError(f"mu holds {mu.shape[0]} latents but there are {images.shape[0]} images; pass one per image.")
-    if isinstance(beta, bool) or not isinstance(beta, (int, float)) or not beta >= 0:
-        raise ValueError(f"beta must be a number >= 0; got {beta!r}. beta=1 is the plain VAE.")
+    beta = checks.nonnegative_float(beta, "beta", example=1.0)  # beta=1 is the plain VAE
+    _check_unit_interval(images, "images")
     reconstruction = F.binary_cross_entropy_with_logits(logits, images, reduction="none").flatten(1).sum(1).mean()
     kl = kl_to_standard_normal(mu, logvar).mean()
     return VAELoss(reconstruction + beta * kl, reconstruction, kl)
@@ -370,16 +371,10 @@ class VAETrainConfig:
     kl_warmup_epochs: float = 6.0
     grad_clip: float | None = 1.0
     seed: int = 0
+    weight_decay: float = 0.0  # AdamW's, on the weight matrices only (vitlib.train.decay_groups)
 
     def __post_init__(self):
-        for name in ("epochs", "batch_size"):
-            _positive_int(getattr(self, name), name, getattr(VAETrainConfig, name))
-        if not self.lr > 0:
-            raise ValueError(f"lr must be positive; got {self.lr}.")
-        if not self.beta >= 0:
-            raise ValueError(f"beta must be >= 0; got {self.beta}. beta=1 is the plain VAE.")
-        if not self.kl_warmup_epochs >= 0:
-            raise ValueError(f"kl_warmup_epochs must be >= 0; got {self.kl_warmup_epochs}.")
+        check_train_config(self)  # the one validator of every training recipe
 
 
 @dataclass
@@ -392,6 +387,7 @@ class VAEHistory:
     lr: list[float] = field(default_factory=list)
     steps_per_epoch: int = 0
     seconds: float = 0.0
+    cpu_seconds: float = 0.0  # CPU time of this process (all threads)
 
     @property
     def loss(self) -> list[float]:
@@ -399,18 +395,25 @@ class VAEHistory:
         return [r + b * k for r, k, b in zip(self.reconstruction, self.kl, self.beta, strict=True)]
 
 
-def _check_images(model: ViTVAE, images, what: str) -> None:
-    if not isinstance(images, torch.Tensor):
-        raise TypeError(f"{what} must be a torch.Tensor (N, C, H, W); got {type(images).__name__}.")
-    if images.dim() != 4 or tuple(images.shape[1:]) != model.image_shape:
+def _check_images(model: ViTVAE, images, what: str, *, allow_empty: bool = False) -> torch.Tensor:
+    images = check_images(images, what, dtype=model.to_mu.weight.dtype, allow_empty=allow_empty)  # finite floats
+    if tuple(images.shape[1:]) != model.image_shape:
         raise ValueError(
             f"{what} must have shape (N, {', '.join(map(str, model.image_shape))}) for this model; "
             f"got {tuple(images.shape)}."
         )
-    if images.numel() and (images.min() < 0 or images.max() > 1):
+    _check_unit_interval(images, what)
+    return images
+
+
+def _check_unit_interval(images: torch.Tensor, what: str) -> None:
+    if images.numel() and not bool(((images >= 0) & (images <= 1)).all()):  # NaN fails both comparisons
+        finite = images[torch.isfinite(images)]
+        low, high = (finite.min().item(), finite.max().item()) if finite.numel() else (math.nan, math.nan)
+        nan = int(torch.isnan(images).sum())
         raise ValueError(
             f"{what} must hold pixel values in [0, 1] (the targets of the binary cross-entropy); got values in "
-            f"[{images.min().item():.3g}, {images.max().item():.3g}]. Divide by the maximum (e.g. x / 255)."
+            f"[{low:.3g}, {high:.3g}]" + (f" and {nan} NaN" if nan else "") + ". Divide by the maximum (e.g. x / 255)."
         )
 
 
@@ -426,59 +429,65 @@ def train_vae(
 
     Shuffling and the noise ε come from a generator seeded with
     ``config.seed``; keywords override fields of ``config``. A ``tqdm`` bar
-    (on stderr) shows both loss terms.
+    (on stdout) shows both loss terms. The loop is :func:`vitlib.train.run_training`;
+    this function adds the VAE's loss and the KL annealing.
     """
-    from tqdm.std import tqdm  # a text bar: it also shows in a stored notebook, where a widget bar would not
-
-    from .train import lr_at  # the classifier's schedule: linear warm-up, then cosine decay
-
     config = replace(config or VAETrainConfig(), **overrides)
-    _check_images(model, images, "images")
-    generator = torch.Generator().manual_seed(config.seed)
-    n = images.shape[0]
-    steps_per_epoch = math.ceil(n / config.batch_size)
-    total = steps_per_epoch * config.epochs
+    images = _check_images(model, images, "images")
+    n, bs = images.shape[0], config.batch_size
+    steps_per_epoch = math.ceil(n / bs)
     kl_warmup = config.kl_warmup_epochs * steps_per_epoch
-    optimizer = torch.optim.AdamW(model.parameters(), lr=config.lr, weight_decay=0.0)
-    history = VAEHistory(steps_per_epoch=steps_per_epoch)
-    start = time.perf_counter()
-    step = 0
-    model.train()
-    bar = tqdm(range(config.epochs), desc="training the ViT-VAE", unit="epoch", disable=not progress)
-    for _epoch in bar:
+
+    def batches(generator: torch.Generator):
         order = torch.randperm(n, generator=generator)
-        for i in range(0, n, config.batch_size):
-            x = images[order[i : i + config.batch_size]]
-            lr = lr_at(step, total, config, steps_per_epoch)
-            for group in optimizer.param_groups:
-                group["lr"] = lr
-            beta = config.beta * min(1.0, step / kl_warmup) if kl_warmup else config.beta
-            out = model(x, generator=generator)
-            loss = vae_loss(out.logits, x, out.mu, out.logvar, beta=beta)
-            optimizer.zero_grad(set_to_none=True)
-            loss.total.backward()
-            if config.grad_clip:
-                nn.utils.clip_grad_norm_(model.parameters(), config.grad_clip)
-            optimizer.step()
-            history.reconstruction.append(loss.reconstruction.item())
-            history.kl.append(loss.kl.item())
-            history.beta.append(beta)
-            history.lr.append(lr)
-            step += 1
+        for i in range(0, n, bs):
+            yield images[order[i : i + bs]]
+
+    def loss_fn(model: ViTVAE, x: torch.Tensor, generator: torch.Generator, step: int):
+        beta = config.beta * min(1.0, step / kl_warmup) if kl_warmup else config.beta
+        out = model(x, generator=generator)
+        loss = vae_loss(out.logits, x, out.mu, out.logvar, beta=beta)
+        return loss.total, {"reconstruction": loss.reconstruction.item(), "kl": loss.kl.item(), "beta": beta}
+
+    def after_epoch(epoch: int, log) -> dict:
         recent = slice(-steps_per_epoch, None)
-        bar.set_postfix(
-            reconstruction=f"{sum(history.reconstruction[recent]) / steps_per_epoch:.2f}",
-            kl=f"{sum(history.kl[recent]) / steps_per_epoch:.2f}",
-        )
-    model.eval()
-    history.seconds = time.perf_counter() - start
-    return history
+        return {
+            "reconstruction": f"{sum(log.steps['reconstruction'][recent]) / steps_per_epoch:.2f}",
+            "kl": f"{sum(log.steps['kl'][recent]) / steps_per_epoch:.2f}",
+        }
+
+    log = run_training(
+        model,
+        loss_fn,
+        batches,
+        epochs=config.epochs,
+        steps_per_epoch=steps_per_epoch,
+        lr=config.lr,
+        min_lr=config.min_lr,
+        warmup_steps=round(config.warmup_epochs * steps_per_epoch),
+        weight_decay=config.weight_decay,
+        grad_clip=config.grad_clip,
+        seed=config.seed,
+        progress=progress,
+        desc="training the ViT-VAE",
+        after_epoch=after_epoch,
+    )
+    steps = log.steps
+    return VAEHistory(
+        reconstruction=steps["reconstruction"],
+        kl=steps["kl"],
+        beta=steps["beta"],
+        lr=steps["lr"],
+        steps_per_epoch=steps_per_epoch,
+        seconds=log.seconds,
+        cpu_seconds=log.cpu_seconds,
+    )
 
 
 @torch.no_grad()
 def reconstruction_error(model: ViTVAE, images: torch.Tensor) -> float:
     """Mean squared error per pixel between images and the decodings of their μ: ``(N, C, H, W) -> float``."""
-    _check_images(model, images, "images")
+    images = _check_images(model, images, "images")
     was_training = model.training
     model.eval()
     error = F.mse_loss(model.reconstruct(images), images).item()
@@ -527,12 +536,12 @@ def train_digits_vae(
     ``seed`` fixes the split, the initial weights, the shuffling and the
     noise; the global random state is left as it was.
     """
-    data = load_digits(seed=seed)
     config = replace(config or VAETrainConfig(), seed=seed, **overrides)
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        model = ViTVAE(**(model_overrides or {}))
-    history = train_vae(model, data.x_train, config=config, progress=progress)
+    data, model, history = train_on_digits(
+        seed,
+        lambda: ViTVAE(**(model_overrides or {})),
+        lambda model, data: train_vae(model, data.x_train, config=config, progress=progress),
+    )
     return VAERun(
         model, data, history, reconstruction_error(model, data.x_test), mean_image_error(data.x_train, data.x_test)
     )
