@@ -7,6 +7,7 @@ from typing import Literal, overload
 import torch
 from torch import nn
 
+from . import checks
 from .attention import Attention
 
 __all__ = ["Block", "DropPath", "Mlp"]
@@ -17,6 +18,7 @@ class Mlp(nn.Module):
 
     def __init__(self, dim: int, hidden_dim: int, *, drop: float = 0.0):
         super().__init__()
+        self.hidden_dim = checks.positive_int(hidden_dim, "hidden_dim", example=4 * dim)  # the stored width
         self.fc1 = nn.Linear(dim, hidden_dim)
         self.act = nn.GELU()
         self.drop1 = nn.Dropout(drop)
@@ -43,8 +45,10 @@ class DropPath(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         if not self.training or self.p == 0.0:
             return x
+        # Drawn from the CPU's global generator, like every random draw of the library, then moved to x's device:
+        # a seed gives the same mask on any device, and the mask is where x is (on a GPU too).
         keep = torch.empty((x.shape[0],) + (1,) * (x.dim() - 1), dtype=x.dtype).bernoulli_(1.0 - self.p)
-        return x * keep / (1.0 - self.p)
+        return x * keep.to(x.device) / (1.0 - self.p)
 
     def extra_repr(self) -> str:
         return f"p={self.p}"
@@ -54,7 +58,8 @@ class Block(nn.Module):
     """Pre-norm encoder block with timm's names: ``(B, N, D) -> (B, N, D)``.
 
     LayerNorm (eps 1e-6) -> attention -> residual, then LayerNorm -> MLP ->
-    residual. The two residual lines are the whole forward. Dropout and
+    residual. The MLP is ``mlp_hidden_dim`` wide, or ``int(dim * mlp_ratio)``
+    when that is None. The two residual lines are the whole forward. Dropout and
     drop-path (stochastic depth) rates are off by default and add no
     parameters.
     """
@@ -65,6 +70,7 @@ class Block(nn.Module):
         *,
         num_heads: int,
         mlp_ratio: float = 4.0,
+        mlp_hidden_dim: int | None = None,
         qkv_bias: bool = True,
         eps: float = 1e-6,
         proj_drop: float = 0.0,
@@ -76,7 +82,8 @@ class Block(nn.Module):
         self.attn = Attention(dim, num_heads=num_heads, qkv_bias=qkv_bias, attn_drop=attn_drop, proj_drop=proj_drop)
         self.drop_path1 = DropPath(drop_path)
         self.norm2 = nn.LayerNorm(dim, eps=eps)
-        self.mlp = Mlp(dim, int(dim * mlp_ratio), drop=proj_drop)
+        hidden = int(dim * mlp_ratio) if mlp_hidden_dim is None else mlp_hidden_dim
+        self.mlp = Mlp(dim, checks.positive_int(hidden, "mlp_hidden_dim", example=4 * dim), drop=proj_drop)
         self.drop_path2 = DropPath(drop_path)
 
     def _check(self, x: torch.Tensor) -> None:

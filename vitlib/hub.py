@@ -344,9 +344,6 @@ def infer_config(
     if "blocks.0.mlp.fc1.weight" not in state_dict:
         raise CheckpointMismatchError(missing=["blocks.0.mlp.fc1.weight"], hint="cannot infer the MLP width.")
     hidden = state_dict["blocks.0.mlp.fc1.weight"].shape[0]
-    ratio = hidden / d
-    if int(d * ratio) != hidden:  # so that Block's int(dim * mlp_ratio) gives back `hidden`
-        ratio = math.nextafter(ratio, math.inf)
     head = state_dict.get("head.weight")
     image_size = (grid[0] * p, grid[1] * p)
     return ViTConfig(
@@ -357,7 +354,8 @@ def infer_config(
         embed_dim=d,
         depth=depth,
         num_heads=num_heads or _heads_for(d),
-        mlp_ratio=ratio,
+        mlp_ratio=hidden / d,
+        mlp_hidden_dim=None if int(hidden / d * d) == hidden else hidden,  # stored when the ratio does not give it back
         qkv_bias="blocks.0.attn.qkv.bias" in state_dict,
         eps=eps,
     )
@@ -376,9 +374,6 @@ def _config_from_hf(hf: dict, *, num_classes: int) -> ViTConfig:
     if hf.get("head_dim") not in (None, d // heads) or d % heads:
         raise ValueError(f"hidden_size {d} with {heads} heads of head_dim {hf.get('head_dim')} is not a standard ViT.")
     hidden = hf.get("intermediate_size", 4 * d)
-    ratio = hidden / d
-    if int(d * ratio) != hidden:
-        ratio = math.nextafter(ratio, math.inf)
     size = hf.get("image_size", 224)
     size = size if isinstance(size, int) else tuple(size)
     return ViTConfig(
@@ -389,7 +384,8 @@ def _config_from_hf(hf: dict, *, num_classes: int) -> ViTConfig:
         embed_dim=d,
         depth=hf["num_hidden_layers"],
         num_heads=heads,
-        mlp_ratio=ratio,
+        mlp_ratio=hidden / d,
+        mlp_hidden_dim=None if int(hidden / d * d) == hidden else hidden,
         qkv_bias=hf.get("qkv_bias", True),
         eps=hf.get("layer_norm_eps", EPS_DEFAULTS["hf"]),
     )

@@ -7,12 +7,13 @@ Parameter names are timm's (``patch_embed.proj``, ``cls_token``,
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Literal, overload
 
 import torch
 from torch import nn
 
+from . import checks
 from .embedding import PatchEmbedding, learned_pos_embed, prepend_cls_token, sincos_pos_embed_2d
 from .encoder import Block
 
@@ -39,6 +40,19 @@ class ViTConfig:
     drop_rate: float = 0.0  # dropout after attention's proj and in the MLP (timm's proj_drop_rate)
     attn_drop_rate: float = 0.0  # dropout on the attention weights
     drop_path_rate: float = 0.0  # stochastic depth, rising linearly from 0 to this over the blocks
+    # The MLP's hidden width, when it is not int(embed_dim * mlp_ratio) (e.g. a checkpoint's 3072 / 768 is exact,
+    # but some widths are not a ratio that int() gives back). None: int(embed_dim * mlp_ratio). Shown in the repr
+    # only when set.
+    mlp_hidden_dim: int | None = field(default=None, repr=False)
+
+    @property
+    def mlp_width(self) -> int:
+        """The MLP's hidden width: ``mlp_hidden_dim``, or ``int(embed_dim * mlp_ratio)``."""
+        return self.mlp_hidden_dim if self.mlp_hidden_dim is not None else int(self.embed_dim * self.mlp_ratio)
+
+    def __repr__(self) -> str:
+        fields = [f"{k}={v!r}" for k, v in asdict(self).items() if k != "mlp_hidden_dim" or v is not None]
+        return f"ViTConfig({', '.join(fields)})"
 
 
 PRESETS: dict[str, ViTConfig] = {
@@ -97,6 +111,8 @@ class ViT(nn.Module):
             raise ValueError(f"pos_embed must be 'learned' or 'sincos'; got {config.pos_embed!r}.")
         if config.pool not in ("token", "mean"):
             raise ValueError(f"pool must be 'token' or 'mean'; got {config.pool!r}.")
+        if config.mlp_hidden_dim is not None:
+            checks.positive_int(config.mlp_hidden_dim, "mlp_hidden_dim", example=4 * config.embed_dim)
         self.config = config
         d = config.embed_dim
         self.patch_embed = PatchEmbedding(
@@ -115,6 +131,7 @@ class ViT(nn.Module):
                     d,
                     num_heads=config.num_heads,
                     mlp_ratio=config.mlp_ratio,
+                    mlp_hidden_dim=config.mlp_width,
                     qkv_bias=config.qkv_bias,
                     eps=config.eps,
                     proj_drop=config.drop_rate,
@@ -189,4 +206,5 @@ class ViT(nn.Module):
         return (logits, torch.stack(maps)) if return_attention else logits
 
     def extra_repr(self) -> str:
-        return ", ".join(f"{k}={v}" for k, v in asdict(self.config).items())
+        items = asdict(self.config).items()
+        return ", ".join(f"{k}={v}" for k, v in items if k != "mlp_hidden_dim" or v is not None)

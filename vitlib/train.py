@@ -517,8 +517,8 @@ def augment(
             f"got {max_shift}, {max_rotate}, {max_scale}, {elastic}."
         )
     b, _, h, w = images.shape
-    if max_shift == 0 and max_rotate == 0 and max_scale == 0 and elastic == 0:
-        return images
+    if b == 0 or (max_shift == 0 and max_rotate == 0 and max_scale == 0 and elastic == 0):
+        return images  # nothing to move
 
     def uniform(limit: float) -> torch.Tensor:  # (B,) in [-limit, limit]
         return (torch.rand(b, generator=generator) * 2 - 1) * limit
