@@ -92,6 +92,20 @@ def test_fit_on_cuda_takes_the_cpus_first_steps():
     assert predictions.device.type == "cuda" and predictions.shape == (64,)
 
 
+def test_fit_with_drop_path_on_cuda_takes_the_cpus_steps():
+    # The digits_p4 preset trains with drop-path 0.05: its keep-mask is drawn on the CPU and moved to the GPU,
+    # so the same seed drops the same samples on either device.
+    cpu, gpu = twins(drop_path_rate=0.3)
+    generator = torch.Generator().manual_seed(12)
+    images = torch.rand(64, 3, 32, 32, generator=generator)
+    labels = torch.randint(0, 10, (64,), generator=generator)
+    settings = {"epochs": 1, "batch_size": 16, "progress": False, "mixup": 0.0, "max_shift": 0}
+    on_cpu = fit(cpu, images, labels, **settings)
+    on_gpu = fit(gpu, images.to(CUDA), labels.to(CUDA), **settings)
+    assert len(on_gpu.loss) == len(on_cpu.loss) == 4
+    torch.testing.assert_close(torch.tensor(on_gpu.loss), torch.tensor(on_cpu.loss), rtol=1e-3, atol=1e-4)
+
+
 def test_vae_on_cuda_with_a_seeded_generator_matches_the_cpu():
     cpu, gpu = vae_twins()
     cpu, gpu = cpu.eval(), gpu.eval()

@@ -43,11 +43,15 @@ def torch_layer_like(block: Block, dim: int, heads: int, hidden: int, *, batch_f
 
 
 def randomize(module: nn.Module, seed: int = 0) -> nn.Module:
-    """Random values everywhere, LayerNorm weights and biases too (so that a swapped norm would show)."""
+    """Random values everywhere, LayerNorm weights and biases too (so that a swapped norm would show).
+
+    LayerNorm weights are drawn around 1 (the others around 0), found by their module's type.
+    """
+    norm_weights = {f"{name}.weight" for name, m in module.named_modules() if isinstance(m, nn.LayerNorm)}
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
-        for p in module.parameters():
-            p.copy_(torch.randn(p.shape, generator=g) * 0.3 + (1.0 if p.dim() == 1 and "norm" in str(p) else 0.0))
+        for name, p in module.named_parameters():
+            p.copy_(torch.randn(p.shape, generator=g) * 0.3 + (1.0 if name in norm_weights else 0.0))
     return module
 
 
@@ -182,3 +186,50 @@ def test_batch_first_fixes_it():
         torch.testing.assert_close(right(x)[:1], right(x[:1]), atol=1e-5, rtol=1e-5)
         # the wrong layer is the right layer applied to the transposed tensor
         torch.testing.assert_close(wrong(x), right(x.transpose(0, 1)).transpose(0, 1), atol=1e-5, rtol=1e-5)
+
+
+def test_randomize_puts_layernorm_weights_around_one():
+    block = randomize(Block(8, num_heads=2))
+    assert block.norm1.weight.mean().item() > 0.7 and block.norm2.weight.mean().item() > 0.7
+    assert abs(block.norm1.bias.mean().item()) < 0.3 and abs(block.mlp.fc1.weight.mean().item()) < 0.3
+
+
+def test_drop_path_draws_its_mask_on_the_cpu_and_moves_it_to_the_input():
+    from vitlib.encoder import DropPath
+
+    layer = DropPath(0.5).train()
+    torch.manual_seed(0)
+    on_cpu = layer(torch.ones(64, 3, 4))
+    after_cpu = torch.random.get_rng_state()
+    torch.manual_seed(0)
+    on_meta = layer(torch.ones(64, 3, 4, device="meta"))  # a device other than the CPU: the mask must follow x
+    assert on_meta.device.type == "meta" and on_meta.shape == (64, 3, 4)
+    assert torch.equal(torch.random.get_rng_state(), after_cpu)  # the same draw from the CPU's generator
+    keep = on_cpu[:, 0, 0]
+    assert set(keep.unique().tolist()) <= {0.0, 2.0} and 0 < (keep == 0).sum() < 64  # whole samples, scaled by 2
+    assert torch.equal(on_cpu, keep[:, None, None].expand(64, 3, 4))
+    assert torch.equal(layer.eval()(torch.ones(2, 3)), torch.ones(2, 3))
+
+
+def test_the_mlp_stores_its_hidden_width():
+    assert Mlp(8, 20).hidden_dim == 20 and Mlp(8, 20).fc1.out_features == 20
+    assert Block(8, num_heads=2, mlp_ratio=2.0).mlp.hidden_dim == 16
+    assert Block(8, num_heads=2, mlp_hidden_dim=13).mlp.hidden_dim == 13  # a width no ratio of 8 gives with int()
+    with pytest.raises(ValueError, match="hidden_dim must be a positive whole number; got 0"):
+        Mlp(8, 0)
+
+
+def test_a_vit_with_an_odd_mlp_width_round_trips_through_its_checkpoint():
+    from vitlib import ViT, ViTConfig
+    from vitlib.hub import infer_config
+
+    config = ViTConfig(image_size=8, patch_size=4, in_chans=1, num_classes=3, embed_dim=12, depth=1, num_heads=2)
+    odd = ViT(config, mlp_hidden_dim=37)  # 37 / 12 is no ratio that int(12 * ratio) gives back
+    assert odd.blocks[0].mlp.hidden_dim == 37 and odd.config.mlp_width == 37
+    assert "mlp_hidden_dim=37" in repr(odd.config) and "mlp_hidden_dim" not in repr(config)
+    inferred = infer_config(odd.state_dict(), num_heads=2)
+    assert inferred.mlp_width == 37
+    ViT(inferred).load_state_dict(odd.state_dict(), strict=True)
+    assert infer_config(ViT(config).state_dict(), num_heads=2).mlp_hidden_dim is None  # a plain ratio stays a ratio
+    with pytest.raises(ValueError, match="mlp_hidden_dim must be a positive whole number; got 0"):
+        ViT(config, mlp_hidden_dim=0)

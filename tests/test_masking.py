@@ -200,8 +200,26 @@ def test_train_mae_lowers_the_hidden_patch_error_and_is_repeatable():
         (lambda: tiny_mae()(digits_like(2), mask_ratio=0), ValueError, "hides nothing"),
         (lambda: train_mae(tiny_mae(), torch.rand(4, 3, 8, 8), progress=False), ValueError, r"\(N, 1, 8, 8\)"),
         (lambda: train_mae(tiny_mae(), digits_like(4), steps=0, progress=False), ValueError, "steps"),
+        (lambda: train_mae(tiny_mae(), digits_like(4), lr=-1.0, progress=False), ValueError, "lr must be > 0"),
+        (lambda: train_mae(tiny_mae(), digits_like(4)[:0], progress=False), ValueError, "hold no images"),
+        (lambda: train_mae(tiny_mae(), digits_like(4).numpy(), progress=False), TypeError, "torch.from_numpy"),
+        (lambda: train_mae(tiny_mae(), digits_like(4).round().byte(), progress=False), TypeError, "/ 255"),
+        (lambda: train_mae(tiny_mae(), digits_like(4) / 0, progress=False), ValueError, r"NaN or infinite"),
+        (lambda: train_mae(torch.nn.Linear(2, 2), digits_like(4), progress=False), TypeError, "MaskedAutoencoder"),
+        (lambda: tiny_mae()(digits_like(4)[:0]), ValueError, "empty batch"),
     ],
 )
 def test_mae_bad_inputs_are_named(build, error, message):
     with pytest.raises(error, match=message):
         build()
+
+
+def test_train_mae_decays_only_the_weight_matrices():
+    from vitlib.train import decay_groups
+
+    model = tiny_mae()
+    names = {id(p): n for n, p in model.named_parameters()}
+    decay, no_decay = decay_groups(model, 0.05)
+    kept = {names[id(p)] for p in no_decay["params"]}
+    assert {"mask_token", "decoder_norm.weight", "decoder_pred.bias", "encoder.cls_token"} <= kept
+    assert all(p.dim() >= 2 for p in decay["params"]) and "decoder_pred.weight" not in kept
