@@ -369,7 +369,7 @@ def check_labels(labels, images: torch.Tensor, name: str = "labels", *, num_clas
             hint = (
                 f" They look 1-based: shift them with {name} - 1."
                 if low >= 1 and high == num_classes
-                else f" The model has {num_classes} outputs; give it num_classes={high + 1} or fix the labels."
+                else f" The model has {num_classes} outputs: map the labels to 0, ..., {num_classes - 1}."
             )
             raise ValueError(
                 f"{name} must be in [0, {num_classes}) for this model; got values in [{low}, {high}].{hint}"
