@@ -218,7 +218,7 @@ class TrainingLog:
     cpu_seconds: float = 0.0  # CPU time of this process (all threads)
 
 
-LossFn = Callable[[nn.Module, Any, torch.Generator, int], "tuple[torch.Tensor, dict[str, float]]"]
+LossFn = Callable[[nn.Module, Any, torch.Generator, int], tuple[torch.Tensor, dict[str, float]]]
 
 
 def run_training(
