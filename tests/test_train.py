@@ -4,6 +4,8 @@ import math
 
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from torch import nn
 
 from vitlib import ViT
@@ -497,3 +499,25 @@ def test_confusion_matrix_refuses_labels_outside_the_classes():
     with pytest.raises(TypeError, match=r"labels must be integer class indices; got torch.float32"):
         confusion_matrix(labels.float(), preds)
     assert confusion_matrix(labels[:0], preds[:0], num_classes=3).sum() == 0
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    lr=st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(-3, 3), st.booleans()),
+    min_lr=st.floats(allow_nan=True, allow_infinity=True),
+    weight_decay=st.floats(allow_nan=True, allow_infinity=True),
+    grad_clip=st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True)),
+    warmup_epochs=st.floats(-2, 5),
+)
+def test_a_config_is_either_sound_or_refused_with_a_vitlib_error(lr, min_lr, weight_decay, grad_clip, warmup_epochs):
+    values = {"lr": lr, "min_lr": min_lr, "weight_decay": weight_decay, "grad_clip": grad_clip}
+    try:
+        config = TrainConfig(**values, warmup_epochs=warmup_epochs)
+    except (TypeError, ValueError) as error:
+        assert any(name in str(error) for name in (*values, "warmup_epochs"))  # the message names the field
+        return
+    assert math.isfinite(config.lr) and config.lr > 0 and 0 <= config.min_lr <= config.lr
+    assert math.isfinite(config.weight_decay) and config.weight_decay >= 0 and config.warmup_epochs >= 0
+    assert config.grad_clip is None or (math.isfinite(config.grad_clip) and config.grad_clip > 0)
+    rates = [lr_at(s, 50, config, steps_per_epoch=10) for s in range(50)]
+    assert all(math.isfinite(r) and r >= 0 for r in rates)  # the schedule never goes negative or NaN
