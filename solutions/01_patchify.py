@@ -22,3 +22,13 @@ def solution_token_index():
 def solution_valid_patch_sizes():
     g = math.gcd(96, 160)
     return [p for p in range(1, g + 1) if g % p == 0]
+
+
+def solution_predicted_shape():
+    b, c, h, w, p = 2, 3, 32, 48, 8
+    return (b, (h // p) * (w // p), c * p * p)
+
+
+def solution_permute_fix():
+    # after reshape: (B, C, H/P, P_rows, W/P, P_cols) = axes (0, 1, 2, 3, 4, 5)
+    return (0, 2, 4, 1, 3, 5)  # grid (2, 4) first, then C, rows, columns

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
+from torch import nn
 
-from . import checker, correct, not_yet
+from . import Shortcut, by_hand_message, checker, correct, not_yet, run_by_hand
 
 __all__ = ["check_lookup_as_matmul", "check_num_tokens"]
 
@@ -31,6 +33,33 @@ def check_num_tokens(answer) -> object:
     return not_yet("; ".join(hints) + ".")
 
 
+def _indexes_a_float_table(args, kwargs) -> bool:
+    return isinstance(args[0], torch.Tensor) and args[0].is_floating_point()
+
+
+#: The routes that pick rows by index; the exercise asks for the one-hot product instead.
+LOOKUP_SHORTCUTS = (
+    Shortcut(
+        "indexing of the table (weight[ids])",
+        targets=(
+            (torch.Tensor.__getitem__, _indexes_a_float_table),
+            torch.Tensor.index_select,
+            torch.index_select,
+            torch.Tensor.gather,
+            torch.gather,
+            torch.Tensor.take,
+            torch.take,
+        ),
+        names=("index_select", "gather", "take"),
+    ),
+    Shortcut(
+        "an embedding layer (F.embedding or nn.Embedding)",
+        targets=(F.embedding, F.embedding_bag, torch.embedding, nn.Embedding, nn.EmbeddingBag),
+        names=("embedding", "Embedding", "embedding_bag", "EmbeddingBag"),
+    ),
+)
+
+
 @checker
 def check_lookup_as_matmul(answer) -> object:
     """``answer`` is a function ``lookup(ids, weight)`` that returns ``weight``'s rows for
@@ -42,19 +71,21 @@ def check_lookup_as_matmul(answer) -> object:
     weight = torch.randn(vocab, dim, generator=g)
     ids = torch.randint(0, vocab, (2, 7), generator=g)
     try:
-        got = answer(ids, weight)
+        got, shortcut = run_by_hand(answer, (ids, weight), LOOKUP_SHORTCUTS)
     except RuntimeError as error:
         if "dtype" in str(error) or "Long" in str(error):
             return not_yet(
-                "F.one_hot returns integers (int64) and weight is float: convert first, "
-                f"F.one_hot(ids, num_classes).float() @ weight. (The error was: {error})"
+                "F.one_hot returns integers (int64) and weight is float: convert the one-hot tensor to weight's "
+                f"dtype (.float()) before the product. (The error was: {error})"
             )
         if "cannot be multiplied" in str(error):
             return not_yet(
-                f"the shapes do not fit: one_hot(ids, V) is (B, T, V) and weight is (V, D) = ({vocab}, {dim}), "
-                f"so multiply one_hot(ids, weight.shape[0]) @ weight (not weight.T). (The error was: {error})"
+                f"the shapes do not fit: one_hot(ids, V) is (B, T, V) and weight is (V, D) = ({vocab}, {dim}); "
+                f"the product needs the table as it is (not weight.T). (The error was: {error})"
             )
         raise
+    if shortcut:
+        return not_yet(by_hand_message(shortcut, "pick the rows", "F.one_hot and a matrix product"))
     if not isinstance(got, torch.Tensor):
         return not_yet(f"lookup must return a tensor; it returned {type(got).__name__}.")
     if tuple(got.shape) != (2, 7, dim):
@@ -64,8 +95,8 @@ def check_lookup_as_matmul(answer) -> object:
         )
     if not torch.allclose(got.float(), weight[ids], atol=1e-6):
         return not_yet(
-            "the shape is right but the numbers differ from the table rows weight[ids]. "
-            "Use num_classes = weight.shape[0] (the vocabulary size V) "
-            "and multiply one_hot(ids) @ weight, not weight.T."
+            "the shape is right but the numbers differ from the table's rows for ids. "
+            "The one-hot vectors need one entry per row of the table (the vocabulary size V), "
+            "and the product uses the table as it is, not weight.T."
         )
     return correct("a one-hot vector times the table picks out one row: an embedding lookup is a linear map.")

@@ -6,9 +6,25 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import checker, correct, not_yet
+from .. import attention as _attention
+from . import Shortcut, by_hand_message, checker, correct, not_yet, run_by_hand
 
 __all__ = ["check_attention", "check_attention_shape", "check_vit_layer"]
+
+#: The routes that compute attention for the learner; the exercise asks for the formula by hand.
+ATTENTION_SHORTCUTS = (
+    Shortcut("vitlib's attention", targets=(_attention,), names=("Attention",)),
+    Shortcut(
+        "PyTorch's fused attention (F.scaled_dot_product_attention)",
+        targets=(F.scaled_dot_product_attention,),
+        names=("scaled_dot_product_attention",),
+    ),
+    Shortcut(
+        "nn.MultiheadAttention",
+        targets=(nn.MultiheadAttention, F.multi_head_attention_forward),
+        names=("MultiheadAttention", "multi_head_attention_forward"),
+    ),
+)
 
 
 @checker
@@ -20,7 +36,9 @@ def check_attention(answer) -> object:
     g = torch.Generator().manual_seed(0)
     for shape in ((5, 16), (2, 3, 7, 8)):
         q, k, v = (torch.randn(*shape, generator=g) * 2 for _ in range(3))
-        got = answer(q, k, v)
+        got, shortcut = run_by_hand(answer, (q, k, v), ATTENTION_SHORTCUTS)
+        if shortcut:
+            return not_yet(by_hand_message(shortcut, "compute attention", "matrix products, a division and a softmax"))
         if isinstance(got, tuple):
             return not_yet("return only the output tensor, not a tuple (the weights are not asked for here).")
         if not isinstance(got, torch.Tensor):
@@ -44,7 +62,10 @@ def check_attention(answer) -> object:
             return not_yet(
                 "the softmax runs over the keys, the last dimension: softmax(dim=-1), so each row sums to 1."
             )
-        return not_yet("not the attention output. softmax(q @ k.transpose(-2, -1) / d**0.5, dim=-1) @ v.")
+        return not_yet(
+            "the shape is right but the numbers are not the attention output. Check the three steps in order: "
+            "scores of every query with every key, scaled by √d; a softmax over the keys; the weighted sum of v."
+        )
     return correct("softmax(q kᵀ / √d) v, equal to F.scaled_dot_product_attention for any batch shape.")
 
 
