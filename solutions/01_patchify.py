@@ -1,7 +1,5 @@
 """Solutions to the "Your turn" exercises of notebook 01 (for instructors)."""
 
-import math
-
 
 def solution_patchify():
     def my_patchify(images, patch_size):
@@ -17,16 +15,6 @@ def solution_patchify():
 def solution_token_index():
     row, col, patch_size, width = 40, 100, 16, 128
     return (row // patch_size) * (width // patch_size) + col // patch_size
-
-
-def solution_valid_patch_sizes():
-    g = math.gcd(96, 160)
-    return [p for p in range(1, g + 1) if g % p == 0]
-
-
-def solution_predicted_shape():
-    b, c, h, w, p = 2, 3, 32, 48, 8
-    return (b, (h // p) * (w // p), c * p * p)
 
 
 def solution_permute_fix():

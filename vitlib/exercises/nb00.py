@@ -6,9 +6,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..checks import whole
 from . import Shortcut, by_hand_message, checker, correct, not_yet, run_by_hand
 
-__all__ = ["check_lookup_as_matmul", "check_num_tokens"]
+__all__ = ["check_lookup_as_matmul", "check_num_tokens", "check_predicted_shape"]
 
 
 @checker
@@ -100,3 +101,33 @@ def check_lookup_as_matmul(answer) -> object:
             "and the product uses the table as it is, not weight.T."
         )
     return correct("a one-hot vector times the table picks out one row: an embedding lookup is a linear map.")
+
+
+@checker
+def check_predicted_shape(answer) -> object:
+    """Predict, then run: the shape of ``patchify(images, 8)`` for images of shape ``(2, 3, 32, 48)``,
+    written down before the cell runs, as a tuple ``(B, N, D)``."""
+    if isinstance(answer, torch.Size):
+        answer = tuple(answer)
+    if not isinstance(answer, (tuple, list)) or len(answer) != 3:
+        return not_yet(f"give three whole numbers (B, N, D), like (1, 2, 3); got {answer!r}.")
+    try:
+        b, n, d = (whole(v, "each entry", example=2) for v in answer)
+    except TypeError:
+        return not_yet(f"give three whole numbers (B, N, D), like (1, 2, 3); got {answer!r}.")
+    if (b, n, d) == (2, 24, 192):
+        return correct("B = 2 images; N = (32/8)·(48/8) = 4·6 = 24 tokens; D = C·P·P = 3·8·8 = 192 numbers each.")
+    hints = []
+    if b != 2:
+        hints.append("the batch B passes through unchanged")
+    if n in (16, 36):
+        hints.append(f"N = {n} would be a square image; this one is 32 high and 48 wide")
+    elif n == 10:
+        hints.append("N = 4 + 6 adds the grid's sides; the grid holds rows × columns patches")
+    elif n != 24:
+        hints.append("N counts the patches: (H/P) rows times (W/P) columns")
+    if d == 64:
+        hints.append("D = 64 is one channel; each token holds all 3 channels of its patch")
+    elif d != 192:
+        hints.append("D is the numbers per patch: C·P·P")
+    return not_yet("; ".join(hints) + ". Then run the cell below and compare.")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -13,13 +11,7 @@ from ..checks import whole
 from ..patches import patchify
 from . import Shortcut, by_hand_message, checker, correct, not_yet, run_by_hand, sentence
 
-__all__ = [
-    "check_patchify",
-    "check_permute_fix",
-    "check_predicted_shape",
-    "check_token_index",
-    "check_valid_patch_sizes",
-]
+__all__ = ["check_patchify", "check_permute_fix", "check_token_index"]
 
 #: The routes that cut the patches for the learner; the exercise asks for reshape/permute by hand.
 PATCHIFY_SHORTCUTS = (
@@ -122,57 +114,6 @@ def check_token_index(answer) -> object:
         f"{answer} is not it. Find the patch's row (40 // 16) and column (100 // 16), then count: "
         "each full row of patches before it holds W/P = 8 tokens."
     )
-
-
-@checker
-def check_valid_patch_sizes(answer) -> object:
-    """Every patch size P that tiles a 96 x 160 image exactly, as a list of ints."""
-    try:
-        given = sorted({int(v) for v in answer})
-    except (TypeError, ValueError):
-        return not_yet(f"give a list of whole numbers, like [1, 3]; got {answer!r}.")
-    want = [p for p in range(1, 97) if 96 % p == 0 and 160 % p == 0]
-    if given == want:
-        return correct(f"P must divide both 96 and 160, so it divides gcd(96, 160) = {math.gcd(96, 160)}: {want}.")
-    extra = [p for p in given if p not in want]
-    missing = [p for p in want if p not in given]
-    parts = []
-    if extra:
-        bad = "; ".join(f"{p} does not divide {' or '.join(str(v) for v in (96, 160) if v % p)}" for p in extra[:3])
-        parts.append(f"these do not tile it: {bad}")
-    if missing:
-        parts.append(f"{len(missing)} size(s) that work are missing (hint: P must divide both 96 and 160)")
-    return not_yet("; ".join(parts) + ".")
-
-
-@checker
-def check_predicted_shape(answer) -> object:
-    """Predict, then run: the shape of ``patchify(images, 8)`` for images of shape ``(2, 3, 32, 48)``,
-    written down before the cell runs, as a tuple ``(B, N, D)``."""
-    if isinstance(answer, torch.Size):
-        answer = tuple(answer)
-    if not isinstance(answer, (tuple, list)) or len(answer) != 3:
-        return not_yet(f"give three whole numbers (B, N, D), like (1, 2, 3); got {answer!r}.")
-    try:
-        b, n, d = (whole(v, "each entry", example=2) for v in answer)
-    except TypeError:
-        return not_yet(f"give three whole numbers (B, N, D), like (1, 2, 3); got {answer!r}.")
-    if (b, n, d) == (2, 24, 192):
-        return correct("B = 2 images; N = (32/8)·(48/8) = 4·6 = 24 tokens; D = C·P·P = 3·8·8 = 192 numbers each.")
-    hints = []
-    if b != 2:
-        hints.append("the batch B passes through unchanged")
-    if n in (16, 36):
-        hints.append(f"N = {n} would be a square image; this one is 32 high and 48 wide")
-    elif n == 10:
-        hints.append("N = 4 + 6 adds the grid's sides; the grid holds rows × columns patches")
-    elif n != 24:
-        hints.append("N counts the patches: (H/P) rows times (W/P) columns")
-    if d == 64:
-        hints.append("D = 64 is one channel; each token holds all 3 channels of its patch")
-    elif d != 192:
-        hints.append("D is the numbers per patch: C·P·P")
-    return not_yet("; ".join(hints) + ". Then run the cell below and compare.")
 
 
 @checker
