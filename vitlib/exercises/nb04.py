@@ -31,12 +31,12 @@ def check_unshuffle(answer) -> object:
         if torch.equal(got, shuffled[:, perm]):
             return not_yet(
                 "indexing with perm again shuffles a second time. Output i of the shuffled run belongs to "
-                "patch perm[i]; undo it with the inverse permutation, torch.argsort(perm)."
+                "patch perm[i]; undo it with the inverse permutation, the one that sorts perm back into 0, 1, 2, ..."
             )
         if not torch.equal(got, outputs):
             return not_yet(
                 "not back in the original order. Output i of the shuffled run belongs to patch perm[i]: "
-                "either index with torch.argsort(perm), or write back: result[:, perm] = outputs."
+                "either index with the inverse permutation, or write each output back into the slot that perm names."
             )
     return correct("the inverse permutation puts every output back on its own patch.")
 
