@@ -165,3 +165,16 @@ def test_permute_fix_finds_the_bug():
     assert "down the columns" in nb01.check_permute_fix((0, 4, 2, 1, 3, 5)).message
     assert "channel axis" in nb01.check_permute_fix((0, 2, 4, 3, 5, 1)).message
     assert "exactly once" in nb01.check_permute_fix((0, 2, 4, 1, 3, 3)).message
+
+
+def test_whole_numbers_may_be_integer_scalars_everywhere():
+    import numpy as np
+
+    from vitlib.exercises import nb02, nb04, nb05
+
+    assert nb00.check_num_tokens((torch.tensor(196), np.int64(768))).passed
+    assert "pair (N, D)" in nb00.check_num_tokens((196.0, 768)).message
+    assert nb02.check_num_params(torch.tensor(384 * 768 + 384)).passed
+    assert nb04.check_num_positions(torch.tensor(577)).passed
+    assert nb05.check_attention_shape(tuple(torch.tensor([1, 12, 197, 197]))).passed
+    assert "whole number" in nb04.check_num_positions(577.0).message

@@ -17,7 +17,7 @@ def check_num_tokens(answer) -> object:
     """A 224 x 224 RGB image cut into 16 x 16 patches: ``answer = (N, D)``, the number of
     tokens and the numbers per token (before any projection)."""
     try:
-        n, d = (int(v) for v in answer)
+        n, d = (whole(v, "each entry") for v in answer)
     except (TypeError, ValueError):
         return not_yet(f"give a pair (N, D) of two whole numbers, like (10, 20); got {answer!r}.")
     if (n, d) == (196, 768):

@@ -7,6 +7,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .. import attention as _attention
+from ..checks import whole
 from . import Shortcut, by_hand_message, checker, correct, not_yet, run_by_hand
 
 __all__ = ["check_attention", "check_attention_shape", "check_vit_layer"]
@@ -75,9 +76,10 @@ def check_attention_shape(answer) -> object:
     weights ``(B, heads, N, N)``, [CLS] included, as a tuple."""
     if isinstance(answer, torch.Size):
         answer = tuple(answer)
-    if not isinstance(answer, tuple | list) or not all(isinstance(a, int) for a in answer):
+    try:
+        answer = tuple(whole(a, "each entry") for a in answer)
+    except TypeError:
         return not_yet(f"give a tuple of whole numbers, like (1, 2, 3, 3); got {answer!r}.")
-    answer = tuple(answer)
     if answer == (1, 12, 197, 197):
         return correct("224/16 = 14 patches a side, 196 + [CLS] = 197 tokens: one 197 x 197 map per head.")
     if answer == (1, 12, 196, 196):
