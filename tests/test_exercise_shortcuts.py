@@ -148,6 +148,23 @@ def test_a_shortcut_on_a_branch_not_taken_is_still_found_by_name():
     assert not nb01.check_patchify(mine).passed
 
 
+def test_a_helper_of_the_learners_own_may_share_a_shortcuts_name():
+    namespace = {}
+    exec(  # a notebook's cell: the learner's own patchify, called by my_patchify
+        "def patchify(x, p):\n"
+        "    b, c, h, w = x.shape\n"
+        "    x = x.reshape(b, c, h // p, p, w // p, p).permute(0, 2, 4, 1, 3, 5)\n"
+        "    return x.reshape(b, -1, c * p * p)\n"
+        "def my_patchify(images, patch_size):\n"
+        "    return patchify(images, patch_size)\n",
+        namespace,
+    )
+    assert nb01.check_patchify(namespace["my_patchify"]).passed
+    namespace = {"vitlib": vitlib}
+    exec("def my_patchify(images, patch_size):\n    return vitlib.patchify(images, patch_size)\n", namespace)
+    assert not nb01.check_patchify(namespace["my_patchify"]).passed
+
+
 def test_run_by_hand_returns_the_result_and_restores_the_profiler():
     import sys
 
