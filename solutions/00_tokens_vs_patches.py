@@ -15,3 +15,8 @@ def solution_lookup_as_matmul():
         return F.one_hot(ids, num_classes=weight.shape[0]).to(weight.dtype) @ weight
 
     return lookup
+
+
+def solution_predicted_shape():
+    b, c, h, w, p = 2, 3, 32, 48, 8
+    return (b, (h // p) * (w // p), c * p * p)

@@ -1,7 +1,5 @@
 """Solutions to the "Your turn" exercises of notebook 01 (for instructors)."""
 
-import math
-
 
 def solution_patchify():
     def my_patchify(images, patch_size):
@@ -19,6 +17,6 @@ def solution_token_index():
     return (row // patch_size) * (width // patch_size) + col // patch_size
 
 
-def solution_valid_patch_sizes():
-    g = math.gcd(96, 160)
-    return [p for p in range(1, g + 1) if g % p == 0]
+def solution_permute_fix():
+    # after reshape: (B, C, H/P, P_rows, W/P, P_cols) = axes (0, 1, 2, 3, 4, 5)
+    return (0, 2, 4, 1, 3, 5)  # grid (2, 4) first, then C, rows, columns

@@ -92,7 +92,15 @@ def test_patchify_view_after_permute_hint():
 
 def test_patchify_hard_coded_example_hint():
     verdict = nb01.check_patchify(lambda x, p: torch.zeros(1, 4, 768))
-    assert not verdict.passed and "hard-code" in verdict.message
+    assert not verdict.passed and "(B, N, C*P*P) = (2, 6, 48)" in verdict.message
+
+
+def test_patchify_view_hint_has_no_double_period_and_no_hard_coding_advice():
+    def mine(x, p):
+        return _grid(x, p).permute(0, 2, 4, 1, 3, 5).view(x.shape[0], -1, x.shape[1] * p * p)
+
+    message = nb01.check_patchify(mine).message
+    assert ".." not in message.replace("(...)", "") and "hard-cod" not in message
 
 
 def test_patchify_transposed_patches():
@@ -100,7 +108,16 @@ def test_patchify_transposed_patches():
         return _grid(x, p).permute(0, 2, 4, 1, 5, 3).reshape(x.shape[0], -1, x.shape[1] * p * p)
 
     verdict = nb01.check_patchify(mine)
-    assert not verdict.passed and "compare a single patch" in verdict.message
+    assert not verdict.passed and "each patch comes out transposed" in verdict.message
+    assert "x[" not in verdict.message  # no undefined name in the hint
+
+
+def test_patchify_other_wrong_numbers_get_the_compare_one_patch_hint():
+    def mine(x, p):
+        return _grid(x, p).permute(0, 2, 4, 1, 3, 5).reshape(x.shape[0], -1, x.shape[1] * p * p).flip(-1)
+
+    verdict = nb01.check_patchify(mine)
+    assert not verdict.passed and "Compare a single patch" in verdict.message and "images[0" in verdict.message
 
 
 def test_token_index():
@@ -109,12 +126,55 @@ def test_token_index():
     assert "start at 0" in nb01.check_token_index(23).message
     assert "(row, column)" in nb01.check_token_index((2, 6)).message
     assert "whole number" in nb01.check_token_index(22.0).message
+    assert "whole number" in nb01.check_token_index(True).message
 
 
-def test_valid_patch_sizes():
-    assert nb01.check_valid_patch_sizes([1, 2, 4, 8, 16, 32]).passed
-    assert nb01.check_valid_patch_sizes((32, 16, 8, 4, 2, 1)).passed
-    verdict = nb01.check_valid_patch_sizes([1, 2, 3, 4, 8, 16, 32])
-    assert not verdict.passed and "3 does not divide 160" in verdict.message
-    verdict = nb01.check_valid_patch_sizes([2, 4, 8, 16])
-    assert not verdict.passed and "2 size(s) that work are missing" in verdict.message
+def test_token_index_accepts_integer_scalars():
+    import numpy as np
+
+    assert nb01.check_token_index(torch.tensor(22)).passed
+    assert nb01.check_token_index(np.int64(22)).passed
+    assert "down the columns" in nb01.check_token_index(torch.tensor(26)).message
+    assert "whole number" in nb01.check_token_index(torch.tensor(22.0)).message
+
+
+def test_predicted_shape():
+    import vitlib
+
+    assert tuple(vitlib.patchify(torch.zeros(2, 3, 32, 48), 8).shape) == (2, 24, 192)  # the cell the learner runs
+    assert nb00.check_predicted_shape((2, 24, 192)).passed
+    assert nb00.check_predicted_shape(torch.Size([2, 24, 192])).passed
+    assert nb00.check_predicted_shape((torch.tensor(2), 24, 192)).passed
+    verdict = nb00.check_predicted_shape((2, 16, 64))
+    assert not verdict.passed and "square image" in verdict.message and "one channel" in verdict.message
+    assert "rows × columns" in nb00.check_predicted_shape((2, 10, 192)).message
+    assert "three whole numbers" in nb00.check_predicted_shape((2, 24)).message
+
+
+def test_permute_fix_finds_the_bug():
+    x = torch.randn(2, 3, 8, 12)
+    buggy = _grid(x, 4).permute(0, 2, 4, 1, 5, 3).reshape(2, -1, 48)
+    import vitlib
+
+    assert buggy.shape == vitlib.patchify(x, 4).shape and not torch.equal(buggy, vitlib.patchify(x, 4))  # the bug
+    fixed = _grid(x, 4).permute(0, 2, 4, 1, 3, 5).reshape(2, -1, 48)
+    assert torch.equal(fixed, vitlib.patchify(x, 4))
+    assert nb01.check_permute_fix((0, 2, 4, 1, 3, 5)).passed
+    assert nb01.check_permute_fix([0, 2, 4, 1, 3, 5]).passed
+    assert "buggy order itself" in nb01.check_permute_fix((0, 2, 4, 1, 5, 3)).message
+    assert "down the columns" in nb01.check_permute_fix((0, 4, 2, 1, 3, 5)).message
+    assert "channel axis" in nb01.check_permute_fix((0, 2, 4, 3, 5, 1)).message
+    assert "exactly once" in nb01.check_permute_fix((0, 2, 4, 1, 3, 3)).message
+
+
+def test_whole_numbers_may_be_integer_scalars_everywhere():
+    import numpy as np
+
+    from vitlib.exercises import nb02, nb04, nb05
+
+    assert nb00.check_num_tokens((torch.tensor(196), np.int64(768))).passed
+    assert "pair (N, D)" in nb00.check_num_tokens((196.0, 768)).message
+    assert nb02.check_num_params(torch.tensor(384 * 768 + 384)).passed
+    assert nb04.check_num_positions(torch.tensor(577)).passed
+    assert nb05.check_attention_shape(tuple(torch.tensor([1, 12, 197, 197]))).passed
+    assert "whole number" in nb04.check_num_positions(577.0).message

@@ -1,29 +1,23 @@
 """Every "Your turn" exercise: its solution passes its checker, and a checker never raises.
 
-Generic: discovers ``solutions/NN_name.py`` (functions ``solution_<exercise>``) and
-``vitlib/exercises/nbNN.py`` (functions ``check_<exercise>``).
+The one suite for "each solution passes its checker". Generic, by naming convention: it discovers
+``solutions/NN_name.py`` (functions ``solution_<exercise>``) and ``vitlib/exercises/nbNN.py``
+(functions ``check_<exercise>``), so a new notebook's exercises are picked up without editing this file.
 """
 
 from __future__ import annotations
 
 import importlib
-import importlib.util
 from pathlib import Path
 
 import pytest
 
+from conftest import load_solutions
 from vitlib.exercises import Feedback
 
 ROOT = Path(__file__).resolve().parent.parent
 SOLUTION_FILES = sorted((ROOT / "solutions").glob("[0-9][0-9]_*.py"))
 CHECKER_FILES = sorted((ROOT / "vitlib" / "exercises").glob("nb[0-9][0-9].py"))
-
-
-def _load_solutions(path: Path):
-    spec = importlib.util.spec_from_file_location(f"solutions_{path.stem}", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _checkers(number: str) -> dict:
@@ -32,7 +26,7 @@ def _checkers(number: str) -> dict:
 
 
 def _solutions(path: Path) -> dict:
-    module = _load_solutions(path)
+    module = load_solutions(path.stem)
     return {
         name.removeprefix("solution_"): getattr(module, name) for name in dir(module) if name.startswith("solution_")
     }

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
+from torch import nn
 
-from . import checker, correct, not_yet
+from ..checks import whole
+from . import Shortcut, by_hand_message, checker, correct, not_yet, run_by_hand
 
-__all__ = ["check_lookup_as_matmul", "check_num_tokens"]
+__all__ = ["check_lookup_as_matmul", "check_num_tokens", "check_predicted_shape"]
 
 
 @checker
@@ -14,7 +17,7 @@ def check_num_tokens(answer) -> object:
     """A 224 x 224 RGB image cut into 16 x 16 patches: ``answer = (N, D)``, the number of
     tokens and the numbers per token (before any projection)."""
     try:
-        n, d = (int(v) for v in answer)
+        n, d = (whole(v, "each entry") for v in answer)
     except (TypeError, ValueError):
         return not_yet(f"give a pair (N, D) of two whole numbers, like (10, 20); got {answer!r}.")
     if (n, d) == (196, 768):
@@ -31,6 +34,33 @@ def check_num_tokens(answer) -> object:
     return not_yet("; ".join(hints) + ".")
 
 
+def _indexes_a_float_table(args, kwargs) -> bool:
+    return isinstance(args[0], torch.Tensor) and args[0].is_floating_point()
+
+
+#: The routes that pick rows by index; the exercise asks for the one-hot product instead.
+LOOKUP_SHORTCUTS = (
+    Shortcut(
+        "indexing of the table (weight[ids])",
+        targets=(
+            (torch.Tensor.__getitem__, _indexes_a_float_table),
+            torch.Tensor.index_select,
+            torch.index_select,
+            torch.Tensor.gather,
+            torch.gather,
+            torch.Tensor.take,
+            torch.take,
+        ),
+        names=("index_select", "gather", "take"),
+    ),
+    Shortcut(
+        "an embedding layer (F.embedding or nn.Embedding)",
+        targets=(F.embedding, F.embedding_bag, torch.embedding, nn.Embedding, nn.EmbeddingBag),
+        names=("embedding", "Embedding", "embedding_bag", "EmbeddingBag"),
+    ),
+)
+
+
 @checker
 def check_lookup_as_matmul(answer) -> object:
     """``answer`` is a function ``lookup(ids, weight)`` that returns ``weight``'s rows for
@@ -42,19 +72,21 @@ def check_lookup_as_matmul(answer) -> object:
     weight = torch.randn(vocab, dim, generator=g)
     ids = torch.randint(0, vocab, (2, 7), generator=g)
     try:
-        got = answer(ids, weight)
+        got, shortcut = run_by_hand(answer, (ids, weight), LOOKUP_SHORTCUTS)
     except RuntimeError as error:
         if "dtype" in str(error) or "Long" in str(error):
             return not_yet(
-                "F.one_hot returns integers (int64) and weight is float: convert first, "
-                f"F.one_hot(ids, num_classes).float() @ weight. (The error was: {error})"
+                "F.one_hot returns integers (int64) and weight is float: convert the one-hot tensor to weight's "
+                f"dtype (.float()) before the product. (The error was: {error})"
             )
         if "cannot be multiplied" in str(error):
             return not_yet(
-                f"the shapes do not fit: one_hot(ids, V) is (B, T, V) and weight is (V, D) = ({vocab}, {dim}), "
-                f"so multiply one_hot(ids, weight.shape[0]) @ weight (not weight.T). (The error was: {error})"
+                f"the shapes do not fit: one_hot(ids, V) is (B, T, V) and weight is (V, D) = ({vocab}, {dim}); "
+                f"the product needs the table as it is (not weight.T). (The error was: {error})"
             )
         raise
+    if shortcut:
+        return not_yet(by_hand_message(shortcut, "pick the rows", "F.one_hot and a matrix product"))
     if not isinstance(got, torch.Tensor):
         return not_yet(f"lookup must return a tensor; it returned {type(got).__name__}.")
     if tuple(got.shape) != (2, 7, dim):
@@ -64,8 +96,38 @@ def check_lookup_as_matmul(answer) -> object:
         )
     if not torch.allclose(got.float(), weight[ids], atol=1e-6):
         return not_yet(
-            "the shape is right but the numbers differ from the table rows weight[ids]. "
-            "Use num_classes = weight.shape[0] (the vocabulary size V) "
-            "and multiply one_hot(ids) @ weight, not weight.T."
+            "the shape is right but the numbers differ from the table's rows for ids. "
+            "The one-hot vectors need one entry per row of the table (the vocabulary size V), "
+            "and the product uses the table as it is, not weight.T."
         )
     return correct("a one-hot vector times the table picks out one row: an embedding lookup is a linear map.")
+
+
+@checker
+def check_predicted_shape(answer) -> object:
+    """Predict, then run: the shape of ``patchify(images, 8)`` for images of shape ``(2, 3, 32, 48)``,
+    written down before the cell runs, as a tuple ``(B, N, D)``."""
+    if isinstance(answer, torch.Size):
+        answer = tuple(answer)
+    if not isinstance(answer, (tuple, list)) or len(answer) != 3:
+        return not_yet(f"give three whole numbers (B, N, D), like (1, 2, 3); got {answer!r}.")
+    try:
+        b, n, d = (whole(v, "each entry", example=2) for v in answer)
+    except TypeError:
+        return not_yet(f"give three whole numbers (B, N, D), like (1, 2, 3); got {answer!r}.")
+    if (b, n, d) == (2, 24, 192):
+        return correct("B = 2 images; N = (32/8)·(48/8) = 4·6 = 24 tokens; D = C·P·P = 3·8·8 = 192 numbers each.")
+    hints = []
+    if b != 2:
+        hints.append("the batch B passes through unchanged")
+    if n in (16, 36):
+        hints.append(f"N = {n} would be a square image; this one is 32 high and 48 wide")
+    elif n == 10:
+        hints.append("N = 4 + 6 adds the grid's sides; the grid holds rows × columns patches")
+    elif n != 24:
+        hints.append("N counts the patches: (H/P) rows times (W/P) columns")
+    if d == 64:
+        hints.append("D = 64 is one channel; each token holds all 3 channels of its patch")
+    elif d != 192:
+        hints.append("D is the numbers per patch: C·P·P")
+    return not_yet("; ".join(hints) + ". Then run the cell below and compare.")

@@ -2,14 +2,36 @@
 
 from __future__ import annotations
 
-import math
-
 import torch
+import torch.nn.functional as F
+from torch import nn
 
+from .. import patches
+from ..checks import whole
 from ..patches import patchify
-from . import checker, correct, not_yet
+from . import Shortcut, by_hand_message, checker, correct, not_yet, run_by_hand, sentence
 
-__all__ = ["check_patchify", "check_token_index", "check_valid_patch_sizes"]
+__all__ = ["check_patchify", "check_permute_fix", "check_token_index"]
+
+#: The routes that cut the patches for the learner; the exercise asks for reshape/permute by hand.
+PATCHIFY_SHORTCUTS = (
+    Shortcut(
+        "vitlib's patchify",
+        targets=(patches.patchify, patches.patchify_reshape, patches.patchify_unfold, patches.patchify_f_unfold),
+        names=("patchify", "patchify_reshape", "patchify_unfold", "patchify_f_unfold"),
+    ),
+    Shortcut(
+        "unfold (F.unfold, nn.Unfold or Tensor.unfold)",
+        targets=(F.unfold, torch.Tensor.unfold, nn.Unfold),
+        names=("unfold", "Unfold"),
+    ),
+)
+
+_TRANSPOSED_HINT = (
+    "each patch comes out transposed: your permute puts the patch's column axis before its row axis, "
+    "the very mistake this notebook shows. Each patch must keep (C, P rows, P columns) order: compare "
+    "the last two entries of your permute with the order of the axes after the first reshape."
+)
 
 
 @checker
@@ -23,19 +45,25 @@ def check_patchify(answer) -> object:
         images = torch.randn(shape, generator=g)
         want = patchify(images, p)
         try:
-            got = answer(images, p)
+            got, shortcut = run_by_hand(answer, (images, p), PATCHIFY_SHORTCUTS)
         except RuntimeError as error:
+            if "view" in str(error):
+                return not_yet(
+                    f"my_patchify failed on images of shape {shape} with P = {p}: {sentence(error)} "
+                    "After a permute the tensor is not contiguous: use reshape, or contiguous() before view."
+                )
             return not_yet(
-                f"my_patchify failed on images of shape {shape} with P = {p}: {error}. "
-                "Compute the sizes from images.shape instead of hard-coding the example's numbers "
-                "(and use reshape, or contiguous() before view, after a permute)."
+                f"my_patchify failed on images of shape {shape} with P = {p}: {sentence(error)} "
+                "Compute the sizes from images.shape and the patch size instead of hard-coding the example's numbers."
             )
+        if shortcut:
+            return not_yet(by_hand_message(shortcut, "cut the patches", "reshape and permute"))
         if not isinstance(got, torch.Tensor):
             return not_yet(f"my_patchify must return a tensor; it returned {type(got).__name__}.")
         if got.shape != want.shape:
             return not_yet(
                 f"for images of shape {shape} and P = {p} the result must be (B, N, C*P*P) = {tuple(want.shape)}; "
-                f"got {tuple(got.shape)}. Did you hard-code a size from the notebook's example?"
+                f"got {tuple(got.shape)}. Read every size from images.shape and the patch size."
             )
         if torch.equal(got, want):
             continue
@@ -43,6 +71,9 @@ def check_patchify(answer) -> object:
         grid = images.reshape(b, c, h // p, p, w // p, p)
         channels_last = grid.permute(0, 2, 4, 3, 5, 1).reshape(b, -1, c * p * p)
         column_major = grid.permute(0, 4, 2, 1, 3, 5).reshape(b, -1, c * p * p)
+        transposed = grid.permute(0, 2, 4, 1, 5, 3).reshape(b, -1, c * p * p)
+        if torch.equal(got, transposed):
+            return not_yet(_TRANSPOSED_HINT)
         if torch.equal(got, channels_last):
             return not_yet(
                 "your patches are flattened in (P, P, C) order (channels last, like einops '(p1 p2 c)'); "
@@ -55,7 +86,8 @@ def check_patchify(answer) -> object:
             )
         return not_yet(
             f"the shape {tuple(got.shape)} is right but the numbers are not: for images of shape {shape} "
-            f"and P = {p}, compare a single patch, e.g. my_patchify(x, P)[0, 1] with x[0, :, :P, P:2*P].flatten()."
+            f"and P = {p}. Compare a single patch: token 1 of image 0 must equal "
+            "images[0, :, :P, P:2*P].flatten(), the second patch of the top row."
         )
     return correct("same numbers as vitlib.patchify on square and non-square images, for several B, C and P.")
 
@@ -68,7 +100,9 @@ def check_token_index(answer) -> object:
         return not_yet(
             "(2, 6) is the patch's (row, column) in the 4 x 8 grid; give one token index: row * (W/P) + column."
         )
-    if isinstance(answer, bool) or not isinstance(answer, int):
+    try:
+        answer = whole(answer, "answer", example=22 - 1)
+    except TypeError:
         return not_yet(f"give one whole number (a token index); got {answer!r}.")
     if answer == 22:
         return correct("row 40 is in patch row 40 // 16 = 2, column 100 in patch column 100 // 16 = 6: 2·8 + 6 = 22.")
@@ -83,21 +117,30 @@ def check_token_index(answer) -> object:
 
 
 @checker
-def check_valid_patch_sizes(answer) -> object:
-    """Every patch size P that tiles a 96 x 160 image exactly, as a list of ints."""
+def check_permute_fix(answer) -> object:
+    """Find the bug: ``buggy_patchify`` reshapes to ``(B, C, H/P, P, W/P, P)`` and then permutes with
+    ``(0, 2, 4, 1, 5, 3)``; its shapes are right, its numbers are not. ``answer`` is the permute order
+    that fixes it, as a tuple of six ints."""
+    if isinstance(answer, torch.Size):
+        answer = tuple(answer)
     try:
-        given = sorted({int(v) for v in answer})
-    except (TypeError, ValueError):
-        return not_yet(f"give a list of whole numbers, like [1, 3]; got {answer!r}.")
-    want = [p for p in range(1, 97) if 96 % p == 0 and 160 % p == 0]
-    if given == want:
-        return correct(f"P must divide both 96 and 160, so it divides gcd(96, 160) = {math.gcd(96, 160)}: {want}.")
-    extra = [p for p in given if p not in want]
-    missing = [p for p in want if p not in given]
-    parts = []
-    if extra:
-        bad = "; ".join(f"{p} does not divide {' or '.join(str(v) for v in (96, 160) if v % p)}" for p in extra[:3])
-        parts.append(f"these do not tile it: {bad}")
-    if missing:
-        parts.append(f"{len(missing)} size(s) that work are missing (hint: P must divide both 96 and 160)")
-    return not_yet("; ".join(parts) + ".")
+        order = tuple(whole(v, "each entry", example=0) for v in answer)
+    except TypeError:
+        return not_yet(f"give the six axes of the permute as a tuple of ints, like (0, 1, 2, 3, 4, 5); got {answer!r}.")
+    if sorted(order) != list(range(6)):
+        return not_yet(f"a permute of a 6-D tensor names each axis 0-5 exactly once; got {order}.")
+    if order == (0, 2, 4, 1, 3, 5):
+        return correct(
+            "(B, H/P, W/P, C, P rows, P columns): the grid first, then each patch in (C, P, P) order, "
+            "as vitlib.patchify. The buggy order swapped each patch's rows and columns: the shapes cannot show it."
+        )
+    if order == (0, 2, 4, 1, 5, 3):
+        return not_yet("that is the buggy order itself: which two axes does it put in the wrong place?")
+    if order[:3] == (0, 4, 2):
+        return not_yet("that numbers the tokens down the columns; the tokens go along each row of patches first.")
+    if order[:3] == (0, 2, 4) and order[3] != 1:
+        return not_yet("the channel axis must come first inside each token: (C, P, P), not channels last.")
+    return not_yet(
+        f"{order} is not it. After the first reshape the axes are (B, C, H/P, P, W/P, P) = (0, 1, 2, 3, 4, 5): "
+        "bring the two grid axes to the front, then keep each patch's own axes in their order."
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..checks import whole
 from ..patches import patchify
 from . import checker, correct, not_yet
 
@@ -15,7 +16,9 @@ __all__ = ["check_conv_to_linear", "check_num_params"]
 def check_num_params(answer) -> object:
     """How many parameters (weights and biases) has the patch embedding of ViT-S/16
     (RGB images, 16 x 16 patches, D = 384) on 224 x 224 images?"""
-    if isinstance(answer, bool) or not isinstance(answer, int):
+    try:
+        answer = whole(answer, "answer")
+    except TypeError:
         return not_yet(f"give one whole number; got {answer!r}.")
     c, p, d = 3, 16, 384
     right = d * c * p * p + d

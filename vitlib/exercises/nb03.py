@@ -60,7 +60,9 @@ def check_mean_pool(answer) -> object:
             "Average over the token axis, dim=1."
         )
     if torch.allclose(got, tokens.mean(dim=1)):
-        return not_yet("that averages [CLS] in as well; mean pooling averages the patch tokens only: tokens[:, 1:].")
+        return not_yet("that averages [CLS] in as well; mean pooling averages the patch tokens only: leave row 0 out.")
     if torch.allclose(got, tokens[:, 1:].mean(dim=1)):
         return correct("the mean of the N patch tokens, [CLS] left out: (B, N+1, D) -> (B, D).")
-    return not_yet("the shape is right but the numbers are not: average tokens[:, 1:] over dim=1.")
+    return not_yet(
+        "the shape is right but the numbers are not: average the patch tokens (rows 1 to N) over the token axis."
+    )

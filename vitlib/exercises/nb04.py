@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import torch
 
+from ..checks import whole
 from . import checker, correct, not_yet
 
 __all__ = ["check_num_positions", "check_unshuffle"]
@@ -31,12 +32,12 @@ def check_unshuffle(answer) -> object:
         if torch.equal(got, shuffled[:, perm]):
             return not_yet(
                 "indexing with perm again shuffles a second time. Output i of the shuffled run belongs to "
-                "patch perm[i]; undo it with the inverse permutation, torch.argsort(perm)."
+                "patch perm[i]; undo it with the inverse permutation, the one that sorts perm back into 0, 1, 2, ..."
             )
         if not torch.equal(got, outputs):
             return not_yet(
                 "not back in the original order. Output i of the shuffled run belongs to patch perm[i]: "
-                "either index with torch.argsort(perm), or write back: result[:, perm] = outputs."
+                "either index with the inverse permutation, or write each output back into the slot that perm names."
             )
     return correct("the inverse permutation puts every output back on its own patch.")
 
@@ -45,7 +46,9 @@ def check_unshuffle(answer) -> object:
 def check_num_positions(answer) -> object:
     """ViT-B/16 trained at 224 x 224 is fine-tuned at 384 x 384. How many rows has its
     resized position table ([CLS] included)?"""
-    if isinstance(answer, bool) or not isinstance(answer, int):
+    try:
+        answer = whole(answer, "answer")
+    except TypeError:
         return not_yet(f"give one whole number; got {answer!r}.")
     if answer == 577:
         return correct("384 / 16 = 24 patches a side: 24·24 = 576 positions, plus the [CLS] row = 577.")

@@ -6,9 +6,26 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import checker, correct, not_yet
+from .. import attention as _attention
+from ..checks import whole
+from . import Shortcut, by_hand_message, checker, correct, not_yet, run_by_hand
 
 __all__ = ["check_attention", "check_attention_shape", "check_vit_layer"]
+
+#: The routes that compute attention for the learner; the exercise asks for the formula by hand.
+ATTENTION_SHORTCUTS = (
+    Shortcut("vitlib's attention", targets=(_attention,), names=("Attention",)),
+    Shortcut(
+        "PyTorch's fused attention (F.scaled_dot_product_attention)",
+        targets=(F.scaled_dot_product_attention,),
+        names=("scaled_dot_product_attention",),
+    ),
+    Shortcut(
+        "nn.MultiheadAttention",
+        targets=(nn.MultiheadAttention, F.multi_head_attention_forward),
+        names=("MultiheadAttention", "multi_head_attention_forward"),
+    ),
+)
 
 
 @checker
@@ -20,7 +37,9 @@ def check_attention(answer) -> object:
     g = torch.Generator().manual_seed(0)
     for shape in ((5, 16), (2, 3, 7, 8)):
         q, k, v = (torch.randn(*shape, generator=g) * 2 for _ in range(3))
-        got = answer(q, k, v)
+        got, shortcut = run_by_hand(answer, (q, k, v), ATTENTION_SHORTCUTS)
+        if shortcut:
+            return not_yet(by_hand_message(shortcut, "compute attention", "matrix products, a division and a softmax"))
         if isinstance(got, tuple):
             return not_yet("return only the output tensor, not a tuple (the weights are not asked for here).")
         if not isinstance(got, torch.Tensor):
@@ -44,7 +63,10 @@ def check_attention(answer) -> object:
             return not_yet(
                 "the softmax runs over the keys, the last dimension: softmax(dim=-1), so each row sums to 1."
             )
-        return not_yet("not the attention output. softmax(q @ k.transpose(-2, -1) / d**0.5, dim=-1) @ v.")
+        return not_yet(
+            "the shape is right but the numbers are not the attention output. Check the three steps in order: "
+            "scores of every query with every key, scaled by √d; a softmax over the keys; the weighted sum of v."
+        )
     return correct("softmax(q kᵀ / √d) v, equal to F.scaled_dot_product_attention for any batch shape.")
 
 
@@ -54,9 +76,10 @@ def check_attention_shape(answer) -> object:
     weights ``(B, heads, N, N)``, [CLS] included, as a tuple."""
     if isinstance(answer, torch.Size):
         answer = tuple(answer)
-    if not isinstance(answer, tuple | list) or not all(isinstance(a, int) for a in answer):
+    try:
+        answer = tuple(whole(a, "each entry") for a in answer)
+    except TypeError:
         return not_yet(f"give a tuple of whole numbers, like (1, 2, 3, 3); got {answer!r}.")
-    answer = tuple(answer)
     if answer == (1, 12, 197, 197):
         return correct("224/16 = 14 patches a side, 196 + [CLS] = 197 tokens: one 197 x 197 map per head.")
     if answer == (1, 12, 196, 196):

@@ -1,0 +1,177 @@
+"""Exercises that ask for something by hand refuse the library's shortcut, however it is reached.
+
+One mechanism (``vitlib.exercises.run_by_hand``): the run is watched (Python functions by their code,
+torch functions and Tensor methods through torch's function mode), then the code's names are read.
+"""
+
+from __future__ import annotations
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+import vitlib
+import vitlib.vae
+from conftest import load_solutions
+from vitlib.exercises import Shortcut, code_names, nb00, nb01, nb05, nb07, run_by_hand
+from vitlib.patches import patchify as imported_patchify
+
+
+def _grid(x, p):
+    b, c, h, w = x.shape
+    return x.reshape(b, c, h // p, p, w // p, p)
+
+
+def _nn_embedding(ids, w):
+    return nn.Embedding.from_pretrained(w)(ids)
+
+
+def _loop_of_rows(ids, w):
+    return torch.stack([w[i] for i in ids.flatten()]).reshape(*ids.shape, w.shape[1])
+
+
+def _index_select(ids, w):
+    return w.index_select(0, ids.flatten()).reshape(*ids.shape, w.shape[1])
+
+
+LOOKUPS = {
+    "w[ids]": lambda ids, w: w[ids],
+    "F.embedding": lambda ids, w: F.embedding(ids, w),
+    "nn.Embedding": _nn_embedding,
+    "a loop of w[i]": _loop_of_rows,
+    "index_select": _index_select,
+}
+
+
+@pytest.mark.parametrize("lookup", LOOKUPS.values(), ids=LOOKUPS.keys())
+def test_nb00_lookup_refuses_indexing_and_embedding_layers(lookup):
+    verdict = nb00.check_lookup_as_matmul(lookup)
+    assert not verdict.passed and "by hand" in verdict.message and "F.one_hot" in verdict.message
+
+
+def _unfold_method(x, p):
+    b, c = x.shape[:2]
+    return x.unfold(2, p, p).unfold(3, p, p).permute(0, 2, 3, 1, 4, 5).reshape(b, -1, c * p * p)
+
+
+def _patchify_in_a_helper(x, p):
+    return _helper(x, p)
+
+
+def _helper(x, p):
+    return imported_patchify(x, p)
+
+
+PATCHIFIES = {
+    "vitlib.patchify": (lambda x, p: vitlib.patchify(x, p), "vitlib's patchify"),
+    "patchify imported by name": (lambda x, p: imported_patchify(x, p), "vitlib's patchify"),
+    "patchify in a helper": (_patchify_in_a_helper, "vitlib's patchify"),
+    "F.unfold": (lambda x, p: F.unfold(x, p, stride=p).transpose(1, 2), "unfold"),
+    "nn.Unfold": (lambda x, p: nn.Unfold(p, stride=p)(x).transpose(1, 2), "unfold"),
+    "Tensor.unfold": (_unfold_method, "unfold"),
+}
+
+
+@pytest.mark.parametrize(("mine", "label"), PATCHIFIES.values(), ids=PATCHIFIES.keys())
+def test_nb01_patchify_refuses_the_library_routes(mine, label):
+    verdict = nb01.check_patchify(mine)
+    assert not verdict.passed and label in verdict.message and "reshape and permute" in verdict.message
+
+
+def _mha(q, k, v):
+    d = q.shape[-1]
+    layer = nn.MultiheadAttention(d, 1, batch_first=True, bias=False)
+    with torch.no_grad():
+        layer.in_proj_weight.copy_(torch.cat([torch.eye(d)] * 3))
+        layer.out_proj.weight.copy_(torch.eye(d))
+    shape = q.shape
+    flat = [t.reshape(-1, *shape[-2:]) for t in (q, k, v)]
+    return layer(*flat, need_weights=False)[0].reshape(shape)
+
+
+ATTENTIONS = {
+    "F.scaled_dot_product_attention": (lambda q, k, v: F.scaled_dot_product_attention(q, k, v), "fused attention"),
+    "nn.MultiheadAttention": (_mha, "nn.MultiheadAttention"),
+    "vitlib's attention": (lambda q, k, v: vitlib.attention.scaled_dot_product_attention(q, k, v), "vitlib"),
+}
+
+
+@pytest.mark.parametrize(("mine", "label"), ATTENTIONS.values(), ids=ATTENTIONS.keys())
+def test_nb05_attention_refuses_the_library_routes(mine, label):
+    verdict = nb05.check_attention(mine)
+    assert not verdict.passed and label in verdict.message and "by hand" in verdict.message
+
+
+def _kl_by_distributions(mu, logvar):
+    d = torch.distributions
+    q = d.Normal(mu, (0.5 * logvar).exp())
+    return d.kl_divergence(q, d.Normal(torch.zeros_like(mu), torch.ones_like(mu))).sum(-1)
+
+
+@pytest.mark.parametrize(
+    "kl",
+    [lambda mu, logvar: vitlib.vae.kl_to_standard_normal(mu, logvar), _kl_by_distributions],
+    ids=["vitlib", "dist"],
+)
+def test_nb07_kl_refuses_the_library_routes(kl):
+    verdict = nb07.check_kl(kl)
+    assert not verdict.passed and "by hand" in verdict.message
+
+
+def test_nb07_reparameterize_refuses_vitlib():
+    verdict = nb07.check_reparameterize(lambda mu, logvar, eps: vitlib.vae.reparameterize(mu, logvar, eps=eps))
+    assert not verdict.passed and "vitlib.vae" in verdict.message and "by hand" in verdict.message
+
+
+@pytest.mark.parametrize(
+    ("notebook", "check", "exercise"),
+    [
+        ("00", nb00.check_lookup_as_matmul, "lookup_as_matmul"),
+        ("01", nb01.check_patchify, "patchify"),
+        ("05", nb05.check_attention, "attention"),
+        ("07", nb07.check_kl, "kl"),
+        ("07", nb07.check_reparameterize, "reparameterize"),
+    ],
+)
+def test_the_solutions_are_by_hand(notebook, check, exercise):
+    assert check(getattr(load_solutions(notebook), f"solution_{exercise}")()).passed
+
+
+def test_a_shortcut_on_a_branch_not_taken_is_still_found_by_name():
+    def mine(x, p):
+        if x.shape[0] > 100:
+            return F.unfold(x, p, stride=p).transpose(1, 2)
+        return _grid(x, p).permute(0, 2, 4, 1, 3, 5).reshape(x.shape[0], -1, x.shape[1] * p * p)
+
+    assert "unfold" in code_names(mine)
+    assert not nb01.check_patchify(mine).passed
+
+
+def test_a_helper_of_the_learners_own_may_share_a_shortcuts_name():
+    namespace = {}
+    exec(  # a notebook's cell: the learner's own patchify, called by my_patchify
+        "def patchify(x, p):\n"
+        "    b, c, h, w = x.shape\n"
+        "    x = x.reshape(b, c, h // p, p, w // p, p).permute(0, 2, 4, 1, 3, 5)\n"
+        "    return x.reshape(b, -1, c * p * p)\n"
+        "def my_patchify(images, patch_size):\n"
+        "    return patchify(images, patch_size)\n",
+        namespace,
+    )
+    assert nb01.check_patchify(namespace["my_patchify"]).passed
+    namespace = {"vitlib": vitlib}
+    exec("def my_patchify(images, patch_size):\n    return vitlib.patchify(images, patch_size)\n", namespace)
+    assert not nb01.check_patchify(namespace["my_patchify"]).passed
+
+
+def test_run_by_hand_returns_the_result_and_restores_the_profiler():
+    import sys
+
+    before = sys.getprofile()
+    result, used = run_by_hand(lambda a: a * 2, (torch.ones(2),), [Shortcut("x", targets=(torch.Tensor.unfold,))])
+    assert used is None and torch.equal(result, torch.full((2,), 2.0))
+    assert sys.getprofile() is before
+    with pytest.raises(ZeroDivisionError):
+        run_by_hand(lambda: 1 / 0, (), [])
+    assert sys.getprofile() is before
