@@ -107,9 +107,7 @@ def _run_setup(source: str, cwd: Path, monkeypatch, *, importable: bool) -> list
     calls = []
     real_find_spec = importlib.util.find_spec
     monkeypatch.chdir(cwd)
-    monkeypatch.setattr(
-        importlib.util, "find_spec", lambda name, *a: (real_find_spec(name) if importable else None)
-    )
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: real_find_spec(name) if importable else None)
     monkeypatch.setattr(subprocess, "run", lambda command, check: calls.append((command, check)))
     exec(compile(_python(source), "<setup cell>", "exec"), {})
     return calls
