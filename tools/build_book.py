@@ -31,7 +31,7 @@ import nbformat
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # this checkout's vitlib, whatever is installed
 
-from vitlib.colab import REPOSITORY, colab_url, source_url  # noqa: E402
+from vitlib.colab import REPOSITORY, source_url  # noqa: E402
 
 NOTEBOOKS = ROOT / "notebooks"
 LINK = re.compile(r"(?<!!)\[([^\]]*)\]\(([^)\s]+)\)")
@@ -119,17 +119,13 @@ def landing_page(readme: str, notebooks: list[Path], modules: list[str], pages: 
     parts += [
         "This is the book of the series: every notebook as a page, with the outputs, figures and widget pictures"
         " it stores (nothing is run to build it). To run a notebook, open it in JupyterLab, on Binder or on Colab"
-        " (below).",
+        " (\"Run it\", below).",
         "",
     ]
     for heading in LANDING_SECTIONS:
         if heading in sections:
             parts += [f"## {heading}", "", sections[heading], ""]
     parts += [
-        "## Open a notebook on Colab",
-        "",
-        *[f"- [{path.stem}]({colab_url(path.name)})" for path in notebooks],
-        "",
         "```{toctree}",
         ":caption: The series",
         ":maxdepth: 1",
