@@ -63,6 +63,18 @@ def checkout(tmp_path):
 # ---------------------------------------------------------------------------- the decision, per notebook
 
 
+def test_setup_cell_sets_up_the_series():
+    # CONTRIBUTING.md, "Setup cell": inline JPEG figures, short tracebacks, torch and vitlib, a seed.
+    lines = colab.SETUP_CELL.splitlines()
+    assert lines[:3] == [
+        "%matplotlib inline",
+        '%config InlineBackend.figure_formats = ["jpeg"]  # keeps the stored notebook small',
+        "%xmode Minimal",
+    ]
+    assert lines[-5:] == ["import torch", "", "import vitlib", "", "_ = torch.manual_seed(0)"]
+    assert f'REPOSITORY = "{colab.REPOSITORY}"' in lines
+
+
 @each
 def test_setup_cell_is_the_one_of_vitlib_colab(path):
     source = _setup_source(path)

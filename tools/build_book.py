@@ -119,7 +119,7 @@ def landing_page(readme: str, notebooks: list[Path], modules: list[str], pages: 
     parts += [
         "This is the book of the series: every notebook as a page, with the outputs, figures and widget pictures"
         " it stores (nothing is run to build it). To run a notebook, open it in JupyterLab, on Binder or on Colab"
-        " (\"Run it\", below).",
+        ' ("Run it", below).',
         "",
     ]
     for heading in LANDING_SECTIONS:
