@@ -51,6 +51,14 @@ def _decision(source: str):
     return namespace["vitlib_install_command"], namespace["REPOSITORY"]
 
 
+# The template itself and each notebook's stored setup cell.
+sources = pytest.mark.parametrize(
+    "source",
+    [colab.SETUP_CELL] + [_setup_source(p) for p in NOTEBOOKS],
+    ids=["template"] + [p.stem[:2] for p in NOTEBOOKS],
+)
+
+
 @pytest.fixture
 def checkout(tmp_path):
     """A checkout of the series: notebooks/ beside vitlib/__init__.py."""
@@ -83,20 +91,20 @@ def test_setup_cell_is_the_one_of_vitlib_colab(path):
     )
 
 
-@pytest.mark.parametrize("source", [colab.SETUP_CELL] + [_setup_source(p) for p in NOTEBOOKS], ids=lambda s: "")
+@sources
 def test_in_a_checkout_nothing_is_installed(source, checkout):
     decide, _ = _decision(source)
     assert decide(checkout, False) is None
     assert decide(checkout, True) is None
 
 
-@pytest.mark.parametrize("source", [colab.SETUP_CELL] + [_setup_source(p) for p in NOTEBOOKS], ids=lambda s: "")
+@sources
 def test_where_vitlib_is_installed_nothing_is_installed(source, tmp_path):
     decide, _ = _decision(source)
     assert decide(tmp_path / "content", True) is None
 
 
-@pytest.mark.parametrize("source", [colab.SETUP_CELL] + [_setup_source(p) for p in NOTEBOOKS], ids=lambda s: "")
+@sources
 def test_on_colab_it_installs_from_the_one_repository(source, tmp_path):
     decide, repository = _decision(source)
     assert repository == colab.REPOSITORY
