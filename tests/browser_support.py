@@ -41,7 +41,7 @@ LAUNCH_ARGS = [
 def require(reason: str):
     """A missing prerequisite: a failure under CI, a skip elsewhere."""
     if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(f"{reason} (CI=true: the browser test must run in CI; .ci/run installs chromium)")
+        pytest.fail(f"{reason} (CI=true: this test must run in CI; .ci/run installs chromium and requirements-dev.txt)")
     pytest.skip(reason)
 
 

@@ -31,7 +31,7 @@ REPOSITORY = "vit-patch-by-patch/vit-patch-by-patch"
 BRANCH = "main"
 """The branch that Colab links and source links point at."""
 
-FIRST_NOTEBOOK = "00_tokens_vs_patches.ipynb"
+from .lab import FIRST_NOTEBOOK  # noqa: E402  (one name for the first notebook)
 
 
 def _notebook_name(notebook: str) -> str:
