@@ -136,3 +136,9 @@ def test_readme_badge_opens_notebook_00_in_jupyterlab():
     url = badge.group(1)
     assert url.endswith(f"?urlpath=lab/tree/{FIRST_NOTEBOOK}"), f"the badge opens {url}, not JupyterLab on notebook 00"
     assert (ROOT / FIRST_NOTEBOOK).exists(), f"the badge opens {FIRST_NOTEBOOK}, which does not exist"
+
+
+def test_slides_come_with_the_learners_requirements_and_binder():
+    # RISE for JupyterLab 4: the notebooks' slideshow metadata works out of the box (README, "Slides").
+    for path in (ROOT / "requirements.txt", BINDER / "requirements.txt"):
+        assert "jupyterlab-rise" in _pins(path), f"{path.name} does not pin jupyterlab-rise"

@@ -1,7 +1,12 @@
-"""Every notebook is ready for a class: objectives and a time budget at the top, exercises with instant
-checkers (and solutions kept out of the notebook), a summary, the way on, and slides.
+"""What is stored in each committed notebook file: the one suite for notebook-file structure.
 
-Reads the stored .ipynb files only (nbval executes them). The same rules as CONTRIBUTING.md, "Notebooks".
+- Executed top to bottom from a fresh kernel, clean (no error it was not tagged to raise), small, without
+  stored widget state, and without a machine's absolute path in any output.
+- Ready for a class: objectives and a time budget at the top, exercises with instant checkers (and
+  solutions kept out of the notebook), a summary, the way on, and slides.
+
+Reads the stored .ipynb files only: nbval re-executes them (``--nbval-lax``), and tests/test_colab.py
+checks the setup cell. The same rules as CONTRIBUTING.md, "Notebooks".
 """
 
 from __future__ import annotations
@@ -36,6 +41,10 @@ def _cells(path: Path) -> list[dict]:
     for cell in cells:
         cell["text"] = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
     return cells
+
+
+def _tags(cell: dict) -> list[str]:
+    return cell.get("metadata", {}).get("tags", [])
 
 
 def _slide(cell: dict) -> str | None:
@@ -75,14 +84,14 @@ def _functions(path: Path) -> set[str]:
     return {node.name for node in ast.parse(path.read_text()).body if isinstance(node, ast.FunctionDef)}
 
 
-needs_notebooks = pytest.mark.skipif(not NOTEBOOKS, reason="no notebooks yet")
 each = pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem[:2] for p in NOTEBOOKS])
 
 
-@needs_notebooks
 def test_notebook_names_are_the_series():
     unknown = [p.stem for p in NOTEBOOKS if p.stem not in SERIES]
     assert not unknown, f"notebooks outside the series {SERIES}: {unknown}"
+    stems = [p.stem for p in NOTEBOOKS]
+    assert stems == SERIES[: len(stems)] and len(stems) >= 2, f"the series starts 00, 01, ... without gaps: {stems}"
 
 
 @each
@@ -164,13 +173,6 @@ def test_summary_and_the_way_on(path):
 
 
 @each
-def test_setup_cell_sets_up_the_series(path):
-    setup = next(c for c in _cells(path) if c["cell_type"] == "code")
-    assert "%matplotlib inline" in setup["text"] and "import vitlib" in setup["text"], "the setup cell of CONTRIBUTING"
-    assert re.search(r"torch\.manual_seed\(\d+\)", setup["text"]), "the setup cell seeds torch"
-
-
-@each
 def test_slideshow_metadata(path):
     cells = _cells(path)
     for index, cell in enumerate(cells):
@@ -198,3 +200,124 @@ def test_section_finder_stops_at_the_next_heading():
         ("07", "check_kl"),
         ("07", "check_reparameterize"),
     ]
+
+
+# ---------------------------------------------------------------------------- the stored outputs
+
+
+def _outputs(path: Path):
+    """(code cell index, output) for every stored output."""
+    for index, cell in enumerate(c for c in _cells(path) if c["cell_type"] == "code"):
+        for output in cell.get("outputs", []):
+            yield index, output
+
+
+def _output_text(output: dict) -> str:
+    """Everything a reader sees as text in an output (pictures aside)."""
+    parts = [_join(output.get("text", "")), output.get("ename", ""), output.get("evalue", "")]
+    parts += [_join(line) for line in output.get("traceback", [])]
+    for kind, value in output.get("data", {}).items():
+        if not kind.startswith("image/") and kind != "application/vnd.jupyter.widget-view+json":
+            parts.append(_join(value) if isinstance(value, (str, list)) else json.dumps(value))
+    return "\n".join(parts)
+
+
+def _join(value) -> str:
+    return "".join(value) if isinstance(value, list) else value
+
+
+@each
+def test_executed_in_order_from_a_fresh_kernel(path):
+    counts = [cell.get("execution_count") for cell in _cells(path) if cell["cell_type"] == "code"]
+    assert counts == list(range(1, len(counts) + 1)), f"execution counts {counts}: run it top to bottom"
+
+
+@each
+def test_no_error_outputs_except_where_expected(path):
+    for index, cell in enumerate(_cells(path)):
+        if cell["cell_type"] != "code":
+            continue
+        errors = [o for o in cell["outputs"] if o["output_type"] == "error"]
+        if "raises-exception" in _tags(cell):
+            assert errors, f"cell {index} is tagged raises-exception but raised nothing"
+        else:
+            assert not errors, f"cell {index} raised {errors[0]['ename']}: {errors[0]['evalue']}"
+            streams = "".join(_join(o.get("text", "")) for o in cell["outputs"] if o["output_type"] == "stream")
+            assert "Traceback (most recent call last)" not in streams, f"cell {index} printed a traceback"
+
+
+@each
+def test_nbval_markers_are_tags_not_comments(path):
+    # a learner reads and edits these cells: nbval's instructions live in the cell tags, not in the code
+    for index, cell in enumerate(c for c in _cells(path) if c["cell_type"] == "code"):
+        for marker in ("NBVAL_CHECK_OUTPUT", "NBVAL_RAISES_EXCEPTION", "NBVAL_IGNORE_OUTPUT", "NBVAL_SKIP"):
+            assert f"# {marker}" not in cell["text"], (
+                f"code cell {index}: use the tag {marker.lower().replace('_', '-')}"
+            )
+
+
+@each
+def test_kernelspec_is_python3(path):
+    assert json.loads(path.read_text(encoding="utf-8"))["metadata"]["kernelspec"]["name"] == "python3"
+
+
+@each
+def test_file_is_small(path):
+    assert path.stat().st_size < 1_000_000
+
+
+@each
+def test_no_stored_widget_state(path):
+    assert "widgets" not in json.loads(path.read_text(encoding="utf-8"))["metadata"], (
+        "widget state is stored: rebuild with tools/execute_notebooks.py"
+    )
+    for index, output in _outputs(path):
+        if "application/vnd.jupyter.widget-view+json" in output.get("data", {}):
+            # a widget output must also carry a static picture for viewers without a kernel (and the book)
+            assert any(k.startswith("image/") for k in output["data"]), f"code cell {index}: widget without a picture"
+
+
+@each
+def test_widget_cells_are_not_compared(path):
+    for index, cell in enumerate(c for c in _cells(path) if c["cell_type"] == "code"):
+        shows_widget = any("application/vnd.jupyter.widget-view+json" in o.get("data", {}) for o in cell["outputs"])
+        if shows_widget:
+            assert "nbval-ignore-output" in _tags(cell), f"code cell {index} shows a widget: tag it nbval-ignore-output"
+
+
+# A machine's absolute paths: temporary files, checkouts, home folders, installed packages, Windows drives.
+MACHINE_PATH = re.compile(r"(/tmp/|/work/|/root/|/home/|/usr/|site-packages|/Users/|[A-Z]:\\)")
+
+
+def _machine_paths(path: Path) -> list[str]:
+    found = []
+    for index, output in _outputs(path):
+        text = re.sub(r"\x1b\[[0-9;]*m", "", _output_text(output))  # without the traceback's colours
+        for match in MACHINE_PATH.finditer(text):
+            start = text.rfind("\n", 0, match.start()) + 1
+            end = text.find("\n", match.end())
+            found.append(
+                f"code cell {index} ({output['output_type']}): {text[start : end if end >= 0 else None][:160]!r}"
+            )
+    return list(dict.fromkeys(found))  # a traceback may repeat a line
+
+
+def test_machine_path_finder_sees_each_kind():
+    for text in (
+        "/tmp/ipykernel_1/2.py:3: Warning",
+        "/work/x/vitlib",
+        "~/.venv/lib/site-packages/torch",
+        "C:\\Users\\a",
+    ):
+        assert MACHINE_PATH.search(text), text
+    for text in ("notebooks/01_patchify.ipynb", "~/vit/vitlib/patches.py", "ratio 3/4", "https://example.org/a"):
+        assert not MACHINE_PATH.search(text), text
+
+
+@each
+def test_no_absolute_path_of_a_machine_in_the_outputs(path):
+    found = _machine_paths(path)
+    assert not found, (
+        "committed outputs hold a machine's absolute path (print paths relative to the project or ~, fix the warning "
+        "at its source, keep expected tracebacks short with %xmode Minimal):\n" + "\n".join(found[:10])
+    )

@@ -1,0 +1,43 @@
+"""Fixtures shared by the browser tests (widgets, slides, the book): Chromium and a JupyterLab server."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from browser_support import CHROMIUM, LAUNCH_ARGS, LabServer, require
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    if not CHROMIUM.exists():
+        require(f"{CHROMIUM} not found: run `apt-get install chromium` to run the browser tests")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        require("playwright is not installed: pip install -r requirements-dev.txt")
+    started = time.perf_counter()
+    playwright = sync_playwright().start()
+    try:
+        browser = playwright.chromium.launch(
+            executable_path=str(CHROMIUM),
+            headless=True,
+            args=LAUNCH_ARGS,
+        )
+        print(f"\n[browser] Chromium {browser.version} up in {time.perf_counter() - started:.1f} s")
+        try:
+            yield browser
+        finally:
+            browser.close()
+    finally:
+        playwright.stop()
+
+
+@pytest.fixture(scope="module")
+def lab(chromium, tmp_path_factory):
+    server = LabServer(tmp_path_factory.mktemp("jupyterlab"))
+    try:
+        server.start()
+        yield server
+    finally:
+        server.stop()
