@@ -61,6 +61,7 @@ def test_param_formula_passes_and_partial_formulas_get_hints():
         verdict = nb09.check_vit_params(wrong)
         assert not verdict.passed and hint in verdict.message, verdict
     assert "function" in nb09.check_vit_params(86_000_000).message
+    assert "returns None" in nb09.check_vit_params(lambda depth, dim, patch: None).message
 
 
 def test_param_formula_refuses_building_a_model():
