@@ -96,7 +96,9 @@ class ViT(nn.Module):
             if not 0.0 <= getattr(config, name) < 1.0:
                 raise ValueError(f"{name} must be in [0, 1); got {getattr(config, name)}.")
         if config.pos_embed not in ("learned", "sincos", "none"):
-            raise ValueError(f"pos_embed must be 'learned', 'sincos' or 'none'; got {config.pos_embed!r}.")
+            raise ValueError(
+                f"pos_embed must be 'learned' or 'sincos' (or 'none': no positions); got {config.pos_embed!r}."
+            )
         if config.pool not in ("token", "mean"):
             raise ValueError(f"pool must be 'token' or 'mean'; got {config.pool!r}.")
         self.config = config
