@@ -30,6 +30,7 @@ SERIES = [
     "06_training_a_vit",
     "07_vit_vae",
     "08_beyond_classification",
+    "09_vit_vs_cnn",
 ]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 SLIDE_TYPES = {"slide", "subslide", "fragment", "skip", "notes", "-"}

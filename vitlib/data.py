@@ -16,7 +16,7 @@ import torch.nn.functional as F
 
 from .patches import _pair
 
-__all__ = ["PHOTOS", "Digits", "Shapes", "load_digits", "load_photo", "make_shapes"]
+__all__ = ["PHOTOS", "Digits", "Shapes", "load_digits", "load_photo", "make_shapes", "stratified_subset"]
 
 PHOTOS = ("china", "flower")
 
@@ -149,3 +149,42 @@ def make_shapes(
     masks_t = torch.from_numpy(masks)
     covered = patchify(masks_t[:, None].float(), patch_size).amax(dim=-1)  # (n, N): any shape pixel
     return Shapes(torch.from_numpy(images)[:, None], masks_t, covered.long(), patch_size)
+
+
+def stratified_subset(
+    images: torch.Tensor, labels: torch.Tensor, fraction: float, *, seed: int = 0
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """A seeded subset with every class kept in its share: ``(N, ...), (N,) -> (n, ...), (n,)``.
+
+    Each class contributes ``round(fraction * its count)`` examples (at least
+    one), drawn without replacement with ``seed``; ``fraction=1`` keeps all
+    of them. The order is shuffled, so the classes are mixed. The same seed
+    gives the same subset, and a smaller fraction of the same seed is a
+    part of a larger one (each class's draw is one seeded permutation).
+    """
+    from . import checks
+
+    fraction = checks.fraction(fraction, "fraction", low_open=True, example=0.25)
+    seed = checks.nonnegative_int(seed, "seed", example=0)
+    if not isinstance(images, torch.Tensor) or not isinstance(labels, torch.Tensor):
+        raise TypeError(
+            f"images and labels must be torch tensors; got {type(images).__name__} and {type(labels).__name__}."
+        )
+    if labels.dim() != 1 or images.dim() < 1 or labels.shape[0] != images.shape[0]:
+        raise ValueError(
+            f"labels must be 1-D with one label per image; got images {tuple(images.shape)} "
+            f"and labels {tuple(labels.shape)}."
+        )
+    if labels.dtype != torch.int64:
+        raise TypeError(f"labels must be int64 class indices; got {labels.dtype}. Use labels.long().")
+    if labels.numel() == 0:
+        raise ValueError("labels is empty: there is nothing to take a subset of.")
+    generator = torch.Generator().manual_seed(seed)
+    keep = []
+    for cls in labels.unique(sorted=True):
+        members = (labels == cls).nonzero().flatten()
+        count = max(1, round(fraction * len(members)))
+        keep.append(members[torch.randperm(len(members), generator=generator)[:count]])
+    chosen = torch.cat(keep)
+    chosen = chosen[torch.randperm(len(chosen), generator=generator)]
+    return images[chosen], labels[chosen]

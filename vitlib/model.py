@@ -33,7 +33,7 @@ class ViTConfig:
     num_heads: int = 12
     mlp_ratio: float = 4.0
     qkv_bias: bool = True
-    pos_embed: str = "learned"  # "learned" (a parameter) or "sincos" (a fixed buffer)
+    pos_embed: str = "learned"  # "learned" (a parameter), "sincos" (a fixed buffer) or "none" (no positions)
     pool: str = "token"  # "token": read [CLS]; "mean": average the patch tokens
     eps: float = 1e-6
     # Regularisation for training, off by default; none of it adds a parameter.
@@ -77,6 +77,8 @@ PRESETS: dict[str, ViTConfig] = {
     "vit_tiny_patch16_224": ViTConfig(embed_dim=192, depth=12, num_heads=3),
     "vit_small_patch16_224": ViTConfig(embed_dim=384, depth=12, num_heads=6),
     "vit_base_patch16_224": ViTConfig(embed_dim=768, depth=12, num_heads=12),
+    "vit_large_patch16_224": ViTConfig(embed_dim=1024, depth=24, num_heads=16),
+    "vit_huge_patch14_224": ViTConfig(patch_size=14, embed_dim=1280, depth=32, num_heads=16),
 }
 
 
@@ -107,8 +109,10 @@ class ViT(nn.Module):
         for name in ("drop_rate", "attn_drop_rate", "drop_path_rate"):
             if not 0.0 <= getattr(config, name) < 1.0:
                 raise ValueError(f"{name} must be in [0, 1); got {getattr(config, name)}.")
-        if config.pos_embed not in ("learned", "sincos"):
-            raise ValueError(f"pos_embed must be 'learned' or 'sincos'; got {config.pos_embed!r}.")
+        if config.pos_embed not in ("learned", "sincos", "none"):
+            raise ValueError(
+                f"pos_embed must be 'learned' or 'sincos' (or 'none': no positions); got {config.pos_embed!r}."
+            )
         if config.pool not in ("token", "mean"):
             raise ValueError(f"pool must be 'token' or 'mean'; got {config.pool!r}.")
         if config.mlp_hidden_dim is not None:
@@ -122,8 +126,10 @@ class ViT(nn.Module):
         self.cls_token = nn.Parameter(torch.zeros(1, 1, d))
         if config.pos_embed == "learned":
             self.pos_embed = nn.Parameter(learned_pos_embed(num_tokens, d))
-        else:
+        elif config.pos_embed == "sincos":
             self.register_buffer("pos_embed", sincos_pos_embed_2d(self.patch_embed.grid_size, d))
+        else:  # "none": adding zeros, so a token carries no hint of where its patch was (not in the state dict)
+            self.register_buffer("pos_embed", torch.zeros(1, num_tokens, d), persistent=False)
         drop_paths = [config.drop_path_rate * i / max(1, config.depth - 1) for i in range(config.depth)]
         self.blocks = nn.Sequential(
             *(

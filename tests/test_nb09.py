@@ -1,0 +1,82 @@
+"""Notebook 09's exercise checkers: the solutions pass, wrong answers get hints, shortcuts are refused."""
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+import torch
+
+import vitlib
+from vitlib.exercises import nb09
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _solutions():
+    spec = importlib.util.spec_from_file_location("solutions_09", ROOT / "solutions" / "09_vit_vs_cnn.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_token_prediction_passes_and_wrong_guesses_get_hints():
+    assert nb09.check_tokens_at_384(_solutions().solution_tokens_at_384()).passed
+    assert nb09.check_tokens_at_384(577).passed
+    for wrong, hint in [(576, "[CLS]"), (197, "224 px"), (24, "24 x 24"), (9216, "per side"), (100, "squared")]:
+        verdict = nb09.check_tokens_at_384(wrong)
+        assert not verdict.passed and hint in verdict.message, (wrong, verdict)
+    assert "whole number" in nb09.check_tokens_at_384(577.0).message
+    assert "whole number" in nb09.check_tokens_at_384(True).message
+
+
+def test_the_token_count_is_what_the_model_reads():
+    with torch.device("meta"):
+        model = vitlib.ViT.from_preset("vit_large_patch16_224", image_size=384)
+    assert model.pos_embed.shape[1] == _solutions().solution_tokens_at_384()
+
+
+@pytest.mark.parametrize(
+    ("preset", "case"), [("vit_base_patch16_224", (12, 768, 16)), ("vit_huge_patch14_224", (32, 1280, 14))]
+)
+def test_the_formula_agrees_with_the_model(preset, case):
+    with torch.device("meta"):
+        model = vitlib.ViT.from_preset(preset)
+    assert _solutions().solution_vit_params()(*case) == sum(p.numel() for p in model.parameters())
+
+
+def test_param_formula_passes_and_partial_formulas_get_hints():
+    solve = _solutions().solution_vit_params()
+    assert nb09.check_vit_params(solve).passed
+
+    def blocks_only(depth, dim, patch):
+        return depth * (12 * dim * dim + 13 * dim)
+
+    def no_head(depth, dim, patch):
+        return solve(depth, dim, patch) - 1000 * dim - 1000
+
+    def no_positions(depth, dim, patch):
+        return solve(depth, dim, patch) - ((224 // patch) ** 2 + 1) * dim
+
+    for wrong, hint in [(blocks_only, "blocks alone"), (no_head, "head"), (no_positions, "position table")]:
+        verdict = nb09.check_vit_params(wrong)
+        assert not verdict.passed and hint in verdict.message, verdict
+    assert "function" in nb09.check_vit_params(86_000_000).message
+    assert "returns None" in nb09.check_vit_params(lambda depth, dim, patch: None).message
+
+
+def test_param_formula_refuses_building_a_model():
+    def shortcut(depth, dim, patch):
+        with torch.device("meta"):
+            model = vitlib.ViT(embed_dim=dim, depth=depth, num_heads=1 if dim % 3 else 3, patch_size=patch)
+        return sum(p.numel() for p in model.parameters())
+
+    verdict = nb09.check_vit_params(shortcut)
+    assert not verdict.passed and "formula" in verdict.message
+
+
+def test_a_broken_answer_is_a_not_yet():
+    def broken(depth, dim, patch):
+        raise ZeroDivisionError("oops")
+
+    verdict = nb09.check_vit_params(broken)
+    assert not verdict.passed and "ZeroDivisionError" in verdict.message
