@@ -1,4 +1,5 @@
-"""Fixtures shared by the browser tests (widgets, slides, the book): Chromium and a JupyterLab server."""
+"""Fixtures shared by the tests: the solutions loader, and for the browser tests (widgets, slides, the book)
+Chromium and a JupyterLab server."""
 
 from __future__ import annotations
 
@@ -6,6 +7,13 @@ import time
 
 import pytest
 from browser_support import CHROMIUM, LAUNCH_ARGS, LabServer, require
+from solutions_support import load_solutions
+
+
+@pytest.fixture
+def solutions():
+    """``solutions("05")`` -> the module ``solutions/05_*.py`` (see :func:`solutions_support.load_solutions`)."""
+    return load_solutions
 
 
 @pytest.fixture(scope="module")

@@ -9,11 +9,11 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
+from solutions_support import load_solutions
 from torch import nn
 
 import vitlib
 import vitlib.vae
-from conftest import load_solutions
 from vitlib.exercises import Shortcut, code_names, nb00, nb01, nb05, nb07, run_by_hand
 from vitlib.patches import patchify as imported_patchify
 

@@ -3,9 +3,9 @@
 import re
 
 import pytest
+from solutions_support import load_solutions
 from torch import nn
 
-from conftest import load_solutions
 from vitlib.exercises import nb05, nb06
 
 # (that every solution passes its checker is tests/test_solutions.py's job, for all notebooks)

@@ -11,8 +11,8 @@ import importlib
 from pathlib import Path
 
 import pytest
+from solutions_support import load_solutions
 
-from conftest import load_solutions
 from vitlib.exercises import Feedback
 
 ROOT = Path(__file__).resolve().parent.parent
