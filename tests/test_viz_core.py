@@ -89,6 +89,10 @@ def test_overlay_heatmap_draws_grey_image_then_the_smooth_heat():
     assert len(values) > 4  # not 4 blocks
     assert heat.get_clim() == (0.0, 1.0)
     assert backdrop.get_extent() == heat.get_extent() == [-0.5, 7.5, 7.5, -0.5]
+    alpha = heat.get_alpha()  # more opaque where the heat is larger: low values leave the image visible
+    assert alpha.shape == (64, 64) and alpha.min() >= 0.25 and alpha.max() <= 0.9
+    array = np.asarray(heat.get_array())
+    assert alpha[np.unravel_index(array.argmax(), array.shape)] == pytest.approx(0.9)
 
 
 def test_add_colorbar_adds_a_labelled_axes():

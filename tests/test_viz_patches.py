@@ -70,11 +70,8 @@ def test_plot_patch_grid_hides_indices_when_there_are_too_many(image):
 
 def test_plot_patch_grid_with_a_size_that_does_not_divide_marks_the_leftover_strip(image):
     ax = viz.plot_patch_grid(image, 20).axes[0]  # 32 % 20 = 12, 48 % 20 = 8: a 1 x 2 grid fits
-    assert (
-        "invalid" in ax.get_title()
-        and "12 px of the height" in ax.get_title()
-        and "8 px of the width" in ax.get_title()
-    )
+    assert ax.get_title() == "patch size 20: invalid"
+    assert ax.get_xlabel() == "left over (hatched): 12 px of the height, 8 px of the width"
     strips = [p for p in ax.patches if p.get_hatch() == "//"]
     assert [(s.get_x(), s.get_y(), s.get_width(), s.get_height()) for s in strips] == [
         (39.5, -0.5, 8, 32),  # right: columns 40..47
@@ -129,7 +126,7 @@ def test_plot_token_matrix_refuses_other_shapes():
 
 
 def test_plot_patch_explorer_grid_token_planes_and_matrix_with_colour_bar(image):
-    fig = viz.plot_patch_explorer(image, 16)
+    fig = viz.plot_patch_explorer(image, 16, token=0)
     grid_ax, token_ax, matrix_ax, bar_ax = fig.axes  # the fourth is the colour bar of the token matrix
     assert grid_ax.get_title() == "2 x 3 grid of 16 x 16 patches: N = 6"
     assert token_ax.get_title() == "token 0 up close: R | G | B"
@@ -149,6 +146,10 @@ def test_plot_patch_explorer_grid_token_planes_and_matrix_with_colour_bar(image)
     assert thirds == [255.5, 511.5]  # R | G | B marked
     assert bar_ax.get_ylabel() == "pixel value"
     assert any(p.get_edgecolor()[:3] == (0.0, 1.0, 1.0) for p in grid_ax.patches)  # token 0 framed
+    centre = viz.plot_patch_explorer(image, 16).axes  # by default the patch at the centre of the grid: 1*3+1
+    assert centre[1].get_title() == "token 4 up close: R | G | B"
+    (frame,) = [p for p in centre[0].patches if p.get_edgecolor()[:3] == (0.0, 1.0, 1.0)]
+    assert frame.get_xy() == (15.5, 15.5)
 
 
 def test_plot_patch_explorer_invalid_size_keeps_the_panels_and_the_size(image):

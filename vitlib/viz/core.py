@@ -140,24 +140,25 @@ def upsample_map(heat, size) -> np.ndarray:
     return smooth[0, 0].numpy()
 
 
-def overlay_heatmap(
-    ax, image: torch.Tensor, heat, *, vmin: float = 0.0, vmax: float | None = None, alpha: float = 0.6, cmap=None
-):
+def overlay_heatmap(ax, image: torch.Tensor, heat, *, vmin: float = 0.0, vmax: float | None = None, cmap=None):
     """A ``(gh, gw)`` heat map upsampled bilinearly over the grey ``(C, H, W)`` image; returns the heat's
     ``AxesImage`` (pass it to :func:`add_colorbar`), whose array is ``(s*H, s*W)`` with ``s`` the smallest
-    whole factor that makes the longer side at least 64 (1 for photos). ``vmax`` defaults to the map's maximum."""
+    whole factor that makes the longer side at least 64 (1 for photos). ``vmax`` defaults to the map's
+    maximum. The heat is more opaque where it is larger (alpha 0.25 to 0.9), so that low values leave
+    the image visible and high ones show their colour instead of blending with the grey."""
     h, w = image.shape[-2:]
     scale = max(1, -(-64 // max(h, w)))  # small images (8 x 8 digits) get a finer heat map than their pixels
     smooth = upsample_map(heat, (h * scale, w * scale))
     extent = (-0.5, w - 0.5, h - 0.5, -0.5)
     ax.imshow(grey(image), cmap="gray", vmin=0, vmax=1, extent=extent)
-    top = float(smooth.max()) if vmax is None else vmax
+    top = max(float(smooth.max()) if vmax is None else vmax, vmin + 1e-6)
+    alpha = 0.25 + 0.65 * np.clip((smooth - vmin) / (top - vmin), 0.0, 1.0)
     return ax.imshow(
         smooth,
         cmap=cmap or HEAT_CMAP,
         alpha=alpha,
         vmin=vmin,
-        vmax=max(top, vmin + 1e-6),
+        vmax=top,
         interpolation="nearest",
         extent=extent,
     )

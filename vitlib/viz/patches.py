@@ -87,7 +87,8 @@ def draw_patch_grid(ax, image: torch.Tensor, patch_size: int, *, show_indices: b
         leftover = ", ".join(
             f"{v % patch_size} px of the {n}" for n, v in (("height", h), ("width", w)) if v % patch_size
         )
-        ax.set_title(f"patch size {patch_size}: invalid, {leftover} left over", fontsize=9, color=INVALID)
+        ax.set_title(f"patch size {patch_size}: invalid", fontsize=9, color=INVALID)
+        ax.set_xlabel(f"left over (hatched): {leftover}", fontsize=8, color=INVALID)
     else:
         ax.set_title(f"{gh} x {gw} grid of {patch_size} x {patch_size} patches: N = {gh * gw}", fontsize=9)
     if show_indices and not problem and gh * gw <= 100:  # more labels would hide the picture
@@ -217,16 +218,22 @@ def _no_tokens(ax, reason: str) -> None:
     ax.text(0.5, 0.5, reason, ha="center", va="center", fontsize=8, color=INVALID, wrap=True, transform=ax.transAxes)
 
 
-def plot_patch_explorer(image: torch.Tensor, patch_size: int, *, max_tokens: int = 256, token: int = 0) -> Figure:
-    """Three panels side by side, each drawn by the single plots: the patch grid (``token`` framed), that
-    token up close as its R | G | B planes (what grows as P grows), and the token matrix with its thirds
-    marked and a colour bar. A patch size that does not tile the image keeps the three panels (the same
-    figure size): the grid that fits with the leftover strip hatched, and the reason in the other two."""
+def plot_patch_explorer(
+    image: torch.Tensor, patch_size: int, *, max_tokens: int = 256, token: int | None = None
+) -> Figure:
+    """Three panels side by side, each drawn by the single plots: the patch grid (``token`` framed; default
+    the patch at the centre of the grid), that token up close as its R | G | B planes (what grows as P
+    grows), and the token matrix with its thirds marked and a colour bar. A patch size that does not tile
+    the image keeps the three panels (the same figure size): the grid that fits with the leftover strip
+    hatched, and the reason in the other two."""
     image = _image(image)
+    problem = explain_patch_size(tuple(image.shape[-2:]), patch_size)
+    if token is None and not problem:
+        gh, gw = grid_size(image.shape[-2:], patch_size)
+        token = (gh // 2) * gw + gw // 2
     fig = new_figure(10.5, 3.6)
     grid_ax, token_ax, matrix_ax = fig.subplots(1, 3, width_ratios=[1, 0.8, 1.1])
     draw_patch_grid(grid_ax, image, patch_size, show_indices=False, frame=token)
-    problem = explain_patch_size(tuple(image.shape[-2:]), patch_size)
     if problem:
         _no_tokens(token_ax, "no tokens:\nthe patches do not tile the image")
         token_ax.set_title(f"patch size {patch_size}: no token", fontsize=9, color=INVALID)
