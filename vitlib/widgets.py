@@ -44,7 +44,12 @@ __all__ = [
 ]
 
 SCALE = 2  # pictures are encoded at SCALE x viz.DPI and displayed at 1 / SCALE of their pixels
-SLIDER = widgets.Layout(width="420px")  # wide enough to land on one value with the mouse
+SLIDER_WIDTH = "420px"  # wide enough to land on one value with the mouse
+
+
+def _wide() -> widgets.Layout:
+    """A fresh layout for a slider (one per widget: a layout is itself a widget model)."""
+    return widgets.Layout(width=SLIDER_WIDTH)
 
 
 def _invalid_html(text: str) -> str:
@@ -191,7 +196,7 @@ def patch_explorer(
     else:
         slider = widgets.IntSlider(value=patch_size, min=low, max=high, step=1, description="patch size")
     slider.continuous_update = False
-    slider.layout = SLIDER
+    slider.layout = _wide()
     slider.add_class("t-slider")
 
     def problem() -> str | None:
@@ -239,7 +244,7 @@ def filter_explorer(weight: torch.Tensor, *, in_chans: int | None = None, index:
     d, c, p, _ = filters.shape
     index = _index(index, "index", d, what="an embedding dimension")
     slider = widgets.IntSlider(
-        value=index, min=0, max=d - 1, step=1, description="embedding dim", continuous_update=False, layout=SLIDER
+        value=index, min=0, max=d - 1, step=1, description="embedding dim", continuous_update=False, layout=_wide()
     )
     slider.style.description_width = "initial"
     slider.add_class("t-slider")
@@ -292,7 +297,7 @@ def position_similarity_explorer(
     picker.add_class("t-table")
     picker.layout.display = None if len(tables) > 1 else "none"
     slider = widgets.IntSlider(
-        value=query, min=0, max=n - 1, step=1, description="query patch", continuous_update=False, layout=SLIDER
+        value=query, min=0, max=n - 1, step=1, description="query patch", continuous_update=False, layout=_wide()
     )
     slider.style.description_width = "initial"
     slider.add_class("t-slider")
@@ -491,7 +496,7 @@ def latent_interpolation(
     second_box = widgets.IntText(value=second, description="second", layout=widgets.Layout(width="12em"))
     second_box.add_class("t-second")
     slider = widgets.FloatSlider(
-        value=0.5, min=0.0, max=1.0, step=1 / (steps - 1), description="t", continuous_update=False, layout=SLIDER
+        value=0.5, min=0.0, max=1.0, step=1 / (steps - 1), description="t", continuous_update=False, layout=_wide()
     )
     slider.add_class("t-slider")
 
@@ -610,7 +615,13 @@ def mask_ratio_explorer(
     seed = checks.nonnegative_int(seed, "seed", example=0)
     tokens = patchify(image[None], patch_size)  # (1, N, C*P*P)
     slider = widgets.FloatSlider(
-        value=ratio, min=0.0, max=MAX_RATIO, step=0.05, description="mask ratio", continuous_update=False, layout=SLIDER
+        value=ratio,
+        min=0.0,
+        max=MAX_RATIO,
+        step=0.05,
+        description="mask ratio",
+        continuous_update=False,
+        layout=_wide(),
     )
     slider.style.description_width = "initial"
     slider.add_class("t-slider")
