@@ -3,12 +3,15 @@
 For each row of CASES: open a copy of the notebook (in a temporary root, so that autosave never
 writes into the repository) in a real `jupyter lab` server, run its cells, check that the widget
 rendered as live controls (not the static picture or the text a missing widget manager leaves),
-move a control and check that the readout and the picture (its image data) changed; optionally try
-a value the widget must show as invalid; and check that no cell raised an error it was not tagged
-to raise. All notebooks open in one JupyterLab page, each in its own tab and kernel, and start
-running at once, so that their kernels work while earlier widgets are checked. A failure saves a
-screenshot under ``test-artifacts/`` and prints its path. The server and the browser are stopped at
-the end, whatever happens (by process group and PID).
+move a control and check that the readout and the picture (its image data) changed; check that the
+picture is shown at its natural size on a high-density screen (device pixel ratio 2: CSS size =
+natural size / 2, never stretched to the output's width) and that the whole widget fits on a
+1400 x 900 screen; optionally try a value the widget must show as invalid, and check that the
+invalid state keeps the layout (the same panels, the same picture size); and check that no cell
+raised an error it was not tagged to raise. All notebooks open in one JupyterLab page, each in its own
+tab and kernel, and start running at once, so that their kernels work while earlier widgets are
+checked. A failure saves a screenshot under ``test-artifacts/`` and prints its path. The server and
+the browser are stopped at the end, whatever happens (by process group and PID).
 
 Needs ``/usr/bin/chromium`` (``apt-get install chromium``; never a Playwright browser download).
 Without it the test is skipped, except under CI (``CI=true``), where a missing browser is a failure.
@@ -49,7 +52,8 @@ class Case:
     value      the new value (must differ from the one the notebook leaves)
     expect     selector -> regex that the element's text must match after the change
     picture    selector of the widget's picture (an <img> or an element holding one), whose data must change
-    invalid    a value the control accepts but the widget must report as invalid (in ``invalid_in``)
+    invalid    a value the control accepts but the widget must report as invalid (in ``invalid_in``), keeping
+               its layout: the same number of panels (the picture's ``t-panels-<n>`` class) and picture size
     run        "all": Run All Cells; "through": run the cells up to and including the widget's cell
     """
 
@@ -64,6 +68,7 @@ class Case:
     invalid_in: str = ".t-readout"
     run: str = "all"
     run_timeout_s: float = 120.0
+    max_height: int = 900  # the whole widget (controls, readout, picture) on one 1400 x 900 screen
 
 
 # One row per notebook that has a widget. The widgets follow CONTRIBUTING.md: `t-...` classes on the
@@ -120,9 +125,9 @@ CASES = [
     Case(
         "06_training_a_vit.ipynb",
         cell="attention_explorer(",
-        control=".t-slider",
-        action="slider",
-        value="3",  # the query token, from 0 ([CLS]) to patch 2 of the 2 x 2 grid of an 8 x 8 digit
+        control=".t-query",
+        action="dropdown",
+        value="patch 2",  # the query token, from [CLS] to patch 2 (token 3) of the 2 x 2 grid of an 8 x 8 digit
         expect={".t-readout": r"layer 3, head 0: patch 2 gives its largest weight"},
         run="through",
         run_timeout_s=240.0,  # trains the ViT first
@@ -247,6 +252,18 @@ PICTURE = """async (el) => {
   const hex = Array.from(new Uint8Array(digest)).map(b => b.toString(16).padStart(2, '0')).join('');
   return {src: img.src, sha256: hex, bytes: data.byteLength};
 }"""
+# The picture's displayed (CSS) size against its natural size: drawn at 2x and shown at 1x, so on a screen of
+# device pixel ratio 2 its CSS size is its natural size / 2. A stretched picture differs.
+PICTURE_SIZE = """async (el) => {
+  const img = el.tagName === 'IMG' ? el : el.querySelector('img');
+  if (!img) return null;
+  if (!img.complete || !img.naturalWidth) {
+    await new Promise(r => { img.addEventListener('load', r, {once: true}); setTimeout(r, 5000); });
+  }
+  const rect = img.getBoundingClientRect();
+  return {width: rect.width, height: rect.height, naturalWidth: img.naturalWidth, naturalHeight: img.naturalHeight,
+          dpr: window.devicePixelRatio, classes: Array.from(img.classList)};
+}"""
 PICTURE_SRC = """(el) => {
   const img = el.tagName === 'IMG' ? el : el.querySelector('img');
   return img ? img.src : null;
@@ -308,7 +325,8 @@ def lab_page(chromium, lab, request):
         item.callspec.params["case"] for item in request.session.items if getattr(item, "module", None) is this_module
     ]
     started = time.perf_counter()
-    context = chromium.new_context(viewport={"width": 1400, "height": 1000})
+    # A high-density screen (2 device pixels per CSS pixel) of 1400 x 900 CSS pixels: where pictures must be sharp.
+    context = chromium.new_context(viewport={"width": 1400, "height": 900}, device_scale_factor=2)
     page = context.new_page()
     page.errors = []
     page.on("pageerror", lambda error: page.errors.append(str(error)))
@@ -330,6 +348,23 @@ def lab_page(chromium, lab, request):
         yield page
     finally:
         context.close()
+
+
+def _panels(size: dict) -> int | None:
+    """The number of panels (axes) of the figure shown, from the picture's ``t-panels-<n>`` class."""
+    found = [int(c.split("-")[-1]) for c in size["classes"] if re.fullmatch(r"t-panels-\d+", c)]
+    return found[0] if found else None
+
+
+def _check_natural_size(size: dict | None, what: str) -> None:
+    """Fails when the picture is shown stretched or shrunk: CSS size != natural size / devicePixelRatio."""
+    assert size and size["naturalWidth"] > 0, f"{what}: the picture did not load"
+    for side, natural in (("width", "naturalWidth"), ("height", "naturalHeight")):
+        expected = size[natural] / size["dpr"]
+        assert abs(size[side] - expected) <= 2, (
+            f"{what}: the picture is shown {size[side]:.0f} CSS px {side}, but its natural {side} is "
+            f"{size[natural]} px at device pixel ratio {size['dpr']}: {expected:.0f} CSS px (stretched)"
+        )
 
 
 def _check_widget(page, server: LabServer, case: Case, timings: dict, seen: dict) -> None:
@@ -391,6 +426,15 @@ def _check_widget(page, server: LabServer, case: Case, timings: dict, seen: dict
         assert picture_after["sha256"] != picture_before["sha256"], "the picture's src changed but not its data"
     timings["change"] = time.perf_counter() - t
 
+    # Shown at its natural size (sharp, not stretched), and the whole widget on one screen.
+    size_valid = picture.evaluate(PICTURE_SIZE) if picture is not None else None
+    if picture is not None:
+        _check_natural_size(size_valid, f"after setting {case.value}")
+    height = output.bounding_box()["height"]
+    assert height <= case.max_height, (
+        f"the widget is {height:.0f} px tall: it does not fit a screen of {case.max_height}"
+    )
+
     if case.invalid is not None:
         shown_before = _text(output.locator(case.invalid_in).first)
         _set_value(output, case, case.invalid)
@@ -398,6 +442,24 @@ def _check_widget(page, server: LabServer, case: Case, timings: dict, seen: dict
         shown = _wait_text_change(page, output.locator(case.invalid_in).first, shown_before, where)
         assert "invalid" in shown.lower() and case.invalid in shown, f"{case.invalid} shown as {shown!r}"
         assert output.locator(case.control).first.is_visible(), "the control vanished after an invalid value"
+        if picture is not None:  # the same layout: the grid that fits, the same panels, the same size
+            try:
+                page.wait_for_function(
+                    f"([el, old]) => ({PICTURE_SRC})(el) !== old",
+                    arg=[picture.element_handle(), picture_after["src"]],
+                    timeout=20_000,
+                )
+            except Exception as error:
+                raise AssertionError(f"after setting the invalid {case.invalid}, the picture did not change") from error
+            size_invalid = picture.evaluate(PICTURE_SIZE)
+            _check_natural_size(size_invalid, f"after setting the invalid {case.invalid}")
+            assert _panels(size_valid) is not None, f"the picture carries no t-panels-<n> class: {size_valid}"
+            assert _panels(size_invalid) == _panels(size_valid), (
+                f"the invalid state shows {_panels(size_invalid)} panels instead of {_panels(size_valid)}"
+            )
+            for side in ("width", "height"):
+                before, after = size_valid[side], size_invalid[side]
+                assert abs(after - before) <= 1, f"the invalid state changes the picture's {side}: {before} -> {after}"
 
     # Nothing went wrong on the way: no error output anywhere, no widget reporting an error.
     page.wait_for_function(KERNEL_IDLE, arg=path, timeout=30_000)

@@ -23,6 +23,7 @@ import torch.nn.functional as F
 
 __all__ = [
     "ROUTES",
+    "explain_patch_size",
     "grid_size",
     "patchify",
     "patchify_f_unfold",
@@ -189,3 +190,28 @@ def unpatchify(patches: torch.Tensor, patch_size: int, image_size) -> torch.Tens
     x = patches.reshape(b, gh, gw, c, p, p)
     x = x.permute(0, 3, 1, 4, 2, 5)  # (B, C, gh, P, gw, P)
     return x.reshape(b, c, h, w)
+
+
+def explain_patch_size(image_size, patch_size, *, within: tuple[int, int] | None = None) -> str | None:
+    """Why a patch size does not tile an image, in one sentence; ``None`` when it does.
+
+    ``(H, W), P -> str | None``. The sentence names each side that ``P`` does not divide (with its
+    remainder: the strip of pixels left over) and lists the sizes that work, only those in
+    ``within=(low, high)`` when given (e.g. the range a slider can reach). The one source of this text
+    for the widgets.
+    """
+    h, w = _pair(image_size, "image_size")
+    p = _check_patch_size(patch_size)
+    sides = [f"{name} {v} (remainder {v % p} px)" for name, v in (("height", h), ("width", w)) if v % p]
+    if not sides:
+        return None
+    sizes = valid_patch_sizes((h, w))
+    where = ""
+    if within is not None:
+        low, high = within
+        sizes = [s for s in sizes if low <= s <= high]
+        where = f" within {low}..{high}"
+    listed = ", ".join(map(str, sizes)) if sizes else "none"
+    return (
+        f"patch size {p} does not divide the {' and the '.join(sides)}. Sizes that work for {h}x{w}{where}: {listed}."
+    )

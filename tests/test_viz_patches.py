@@ -1,4 +1,4 @@
-"""vitlib.viz (the patch figures of notebooks 00-01): titles, axes and the pixels drawn, headless."""
+"""vitlib.viz.patches (the patch figures of notebooks 00-01): titles, axes and the pixels drawn, headless."""
 
 from __future__ import annotations
 
@@ -51,8 +51,13 @@ def test_plot_patch_grid_draws_lines_indices_and_title(image):
     assert ax.get_title() == "2 x 3 grid of 16 x 16 patches: N = 6"
     assert _texts(ax) == ["0", "1", "2", "3", "4", "5"]
     positions = [t.get_position() for t in ax.texts]
-    assert positions[1] == (24.0, 8.0) and positions[3] == (8.0, 24.0)  # row-major: token 3 starts row 2
+    # pixel centres at integers (imshow's default): patch 1 spans x = -0.5 + 16 .. -0.5 + 32
+    assert positions[1] == (23.5, 7.5) and positions[3] == (7.5, 23.5)  # row-major: token 3 starts row 2
     assert len(ax.lines) == (2 - 1) + (3 - 1)  # inner grid lines only
+    assert sorted(line.get_xdata()[0] for line in ax.lines if line.get_xdata()[0] == line.get_xdata()[1]) == [
+        15.5,
+        31.5,
+    ]
     np.testing.assert_array_equal(ax.images[0].get_array(), viz.to_numpy_image(image))
 
 
@@ -63,9 +68,20 @@ def test_plot_patch_grid_hides_indices_when_there_are_too_many(image):
     assert _texts(viz.plot_patch_grid(image, 16, show_indices=False).axes[0]) == []
 
 
-def test_plot_patch_grid_refuses_a_patch_size_that_does_not_divide(image):
-    with pytest.raises(ValueError, match=r"patch_size=5 does not divide the image height 32 and width 48"):
-        viz.plot_patch_grid(image, 5)
+def test_plot_patch_grid_with_a_size_that_does_not_divide_marks_the_leftover_strip(image):
+    ax = viz.plot_patch_grid(image, 20).axes[0]  # 32 % 20 = 12, 48 % 20 = 8: a 1 x 2 grid fits
+    assert ax.get_title() == "patch size 20: invalid"
+    assert ax.get_xlabel() == "left over (hatched): 12 px of the height, 8 px of the width"
+    strips = [p for p in ax.patches if p.get_hatch() == "//"]
+    assert [(s.get_x(), s.get_y(), s.get_width(), s.get_height()) for s in strips] == [
+        (39.5, -0.5, 8, 32),  # right: columns 40..47
+        (-0.5, 19.5, 48, 12),  # bottom: rows 20..31
+    ]
+    assert _texts(ax) == []  # no token numbers: there are no tokens
+    # the figure keeps the size of a valid one
+    assert tuple(viz.plot_patch_grid(image, 20).get_size_inches()) == tuple(
+        viz.plot_patch_grid(image, 16).get_size_inches()
+    )
 
 
 def test_mosaic_array_puts_each_patch_in_its_tile_with_gaps(image):
@@ -89,7 +105,9 @@ def test_plot_patch_mosaic(image):
 
 def test_plot_token_matrix_shows_the_tokens_as_rows(image):
     tokens = patchify(image[None], 16)
-    ax = viz.plot_token_matrix(tokens).axes[0]
+    fig = viz.plot_token_matrix(tokens)
+    ax = fig.axes[0]
+    assert len(fig.axes) == 2 and fig.axes[1].get_ylabel() == "pixel value"  # a colour bar
     assert ax.get_title() == "token matrix: 6 x 768"
     np.testing.assert_array_equal(ax.images[0].get_array(), tokens[0].numpy())
     assert "C·P·P = 768" in ax.get_xlabel() and "N = 6" in ax.get_ylabel()
@@ -107,14 +125,43 @@ def test_plot_token_matrix_refuses_other_shapes():
         viz.plot_token_matrix(torch.rand(2, 3, 4, 5))
 
 
-def test_plot_patch_explorer_has_grid_mosaic_and_tokens(image):
-    fig = viz.plot_patch_explorer(image, 16)
-    grid_ax, mosaic_ax, token_ax = fig.axes
-    assert grid_ax.get_title() == "2 x 3 grid of 16 px patches"
-    assert mosaic_ax.get_title() == "N = 6 patches = tokens"
-    assert token_ax.get_title() == "token matrix 6 x 768"
-    np.testing.assert_array_equal(mosaic_ax.images[0].get_array(), viz.mosaic_array(image, 16))
-    np.testing.assert_array_equal(token_ax.images[0].get_array(), patchify(image[None], 16)[0].numpy())
+def test_plot_patch_explorer_grid_token_planes_and_matrix_with_colour_bar(image):
+    fig = viz.plot_patch_explorer(image, 16, token=0)
+    grid_ax, token_ax, matrix_ax, bar_ax = fig.axes  # the fourth is the colour bar of the token matrix
+    assert grid_ax.get_title() == "2 x 3 grid of 16 x 16 patches: N = 6"
+    assert token_ax.get_title() == "token 0 up close: R | G | B"
+    assert "D = 3·16·16 = 768" in token_ax.get_xlabel()
+    planes = token_ax.images[0].get_array()
+    assert planes.shape == (16, 3 * 16 + 2 * 4, 3)  # three 16 x 16 planes, 4 px gaps
+    token0 = patchify(image[None], 16)[0, 0].reshape(3, 16, 16)
+    for k in range(3):  # plane k is channel k, drawn in its own colour only
+        left = k * 20
+        np.testing.assert_allclose(planes[:, left : left + 16, k], token0[k].numpy(), rtol=1e-6)
+        others = [j for j in range(3) if j != k]
+        assert (planes[:, left : left + 16, others] == 0).all()
+    assert [t.get_text() for t in token_ax.get_xticklabels()] == ["R", "G", "B"]
+    assert matrix_ax.get_title() == "token matrix: 6 x 768"
+    np.testing.assert_array_equal(matrix_ax.images[0].get_array(), patchify(image[None], 16)[0].numpy())
+    thirds = sorted(line.get_xdata()[0] for line in matrix_ax.lines)
+    assert thirds == [255.5, 511.5]  # R | G | B marked
+    assert bar_ax.get_ylabel() == "pixel value"
+    assert any(p.get_edgecolor()[:3] == (0.0, 1.0, 1.0) for p in grid_ax.patches)  # token 0 framed
+    centre = viz.plot_patch_explorer(image, 16).axes  # by default the patch at the centre of the grid: 1*3+1
+    assert centre[1].get_title() == "token 4 up close: R | G | B"
+    (frame,) = [p for p in centre[0].patches if p.get_edgecolor()[:3] == (0.0, 1.0, 1.0)]
+    assert frame.get_xy() == (15.5, 15.5)
+
+
+def test_plot_patch_explorer_invalid_size_keeps_the_panels_and_the_size(image):
+    valid, invalid = viz.plot_patch_explorer(image, 16), viz.plot_patch_explorer(image, 20)
+    assert len(invalid.axes) == len(valid.axes) == 4
+    assert tuple(invalid.get_size_inches()) == tuple(valid.get_size_inches())
+    assert viz.figure_pixels(invalid) == viz.figure_pixels(valid)
+    grid_ax, token_ax, matrix_ax, _ = invalid.axes
+    assert "invalid" in grid_ax.get_title()
+    assert any(p.get_hatch() == "//" for p in grid_ax.patches)  # the leftover strip
+    assert "no token" in token_ax.get_title() and "none" in matrix_ax.get_title()
+    assert any("does not divide" in t.get_text() for t in matrix_ax.texts)  # the reason, in the picture
 
 
 def test_plot_images_side_by_side(image):

@@ -1,0 +1,85 @@
+"""Pictures of notebook 06: the training curve and the confusion matrix."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+from matplotlib.colors import SymLogNorm
+from matplotlib.figure import Figure
+
+from .core import add_colorbar, epoch_means, new_figure
+
+__all__ = ["plot_confusion_matrix", "plot_loss_curve"]
+
+
+def plot_loss_curve(history, *, size: float = 3.0) -> Figure:
+    """A training :class:`~vitlib.train.History`: the loss per step ``(steps,)`` with its epoch means and
+    the learning rate; beside it the validation accuracy per epoch ``(epochs,)``, if there is one."""
+    loss = np.asarray(history.loss, dtype=float)
+    if loss.size == 0:
+        raise ValueError("the history holds no steps yet; train first (vitlib.train.fit).")
+    accuracy = list(getattr(history, "epoch_accuracy", []))
+    fig = new_figure((2 if accuracy else 1) * (size + 0.9) + 0.3, size * 0.8 + 0.4)
+    axes = fig.subplots(1, 2 if accuracy else 1, squeeze=False)[0]
+    steps = np.arange(1, loss.size + 1)
+    ax = axes[0]
+    ax.plot(steps, loss, color="tab:blue", lw=0.6, alpha=0.4, label="per step")
+    spe = history.steps_per_epoch
+    if spe and loss.size >= spe:
+        x, means = epoch_means(loss, spe)
+        ax.plot(x, means, color="tab:blue", lw=1.8, marker="o", ms=2.5, label="epoch mean")
+    ax.set_xlabel("step", fontsize=8)
+    ax.set_ylabel("training loss (cross-entropy)", fontsize=8)
+    ax.tick_params(labelsize=7)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="upper right")
+    ax.set_title(f"training loss, {loss.size} steps", fontsize=9)
+    if len(history.lr) == loss.size:
+        twin = ax.twinx()
+        twin.plot(steps, history.lr, color="gray", lw=1.0, ls="--")
+        twin.set_ylabel("learning rate (dashed)", fontsize=8, color="gray")
+        twin.tick_params(labelsize=7, colors="gray")
+        twin.ticklabel_format(axis="y", style="sci", scilimits=(0, 0))
+    if accuracy:
+        ax = axes[1]
+        epochs = np.arange(1, len(accuracy) + 1)
+        ax.plot(epochs, 100 * np.asarray(accuracy), color="tab:green", marker="o", ms=3)
+        ax.set_xlabel("epoch", fontsize=8)
+        ax.set_ylabel("accuracy on held-out data (%)", fontsize=8)
+        ax.set_ylim(max(0, 100 * min(accuracy) - 5), 100.5)
+        ax.tick_params(labelsize=7)
+        ax.grid(alpha=0.3)
+        ax.set_title(f"held-out accuracy, last {100 * accuracy[-1]:.1f} %", fontsize=9)
+    return fig
+
+
+def plot_confusion_matrix(
+    confusion: torch.Tensor, *, class_names=None, title: str | None = None, size: float = 3.6
+) -> Figure:
+    """A ``(K, K)`` confusion matrix: row = true class, column = predicted; counts written in, colour on a
+    log scale (so that a single error still shows beside the large diagonal) with a colour bar."""
+    if not isinstance(confusion, torch.Tensor) or confusion.dim() != 2 or confusion.shape[0] != confusion.shape[1]:
+        shape = tuple(confusion.shape) if isinstance(confusion, torch.Tensor) else type(confusion).__name__
+        raise ValueError(f"confusion must be a square (K, K) matrix of counts; got {shape}.")
+    counts = confusion.detach().cpu().numpy()
+    k = counts.shape[0]
+    names = [str(i) for i in range(k)] if class_names is None else [str(c) for c in class_names]
+    if len(names) != k:
+        raise ValueError(f"got {len(names)} class names for {k} classes.")
+    fig = new_figure(size + 1.3, size + 0.4)
+    ax = fig.add_subplot()
+    norm = SymLogNorm(linthresh=1, vmin=0, vmax=max(float(counts.max()), 1.0))
+    picture = ax.imshow(counts, cmap="Blues", norm=norm, interpolation="nearest")
+    for i in range(k):
+        for j in range(k):
+            if counts[i, j]:
+                color = "white" if i == j else "tab:red"
+                ax.text(j, i, str(int(counts[i, j])), ha="center", va="center", fontsize=7, color=color)
+    ax.set_xticks(range(k), names, fontsize=7)
+    ax.set_yticks(range(k), names, fontsize=7)
+    ax.set_xlabel("predicted class", fontsize=8)
+    ax.set_ylabel("true class", fontsize=8)
+    total, right = counts.sum(), np.trace(counts)
+    ax.set_title(title or f"{int(right)}/{int(total)} correct ({100 * right / max(total, 1):.1f} %)", fontsize=9)
+    add_colorbar(fig, picture, ax, label="count (log scale)")
+    return fig
