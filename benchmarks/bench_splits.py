@@ -50,7 +50,9 @@ def main() -> None:
         label = f"inspectable ViT (preset {ref.PRESET!r}, {ref.EPOCHS} epochs)"
 
         def train(split: int):
-            return train_digits(seed=split, preset=ref.PRESET, config=ref.recipe(), progress=False)
+            return train_digits(
+                seed=split, preset=ref.PRESET, config=ref.recipe(), model_overrides=ref.MODEL_OVERRIDES, progress=False
+            )
     else:
         splits = args.splits if args.splits is not None else list(range(20))
         label = "notebook 06's ViT (preset 'digits_p4', train_digits defaults)"
