@@ -79,9 +79,9 @@ def test_cls_attention_maps_reads_row_zero_of_the_last_layer():
         analysis.cls_attention_maps(attention, (2, 3), layer=0, head=1)[1].flatten(), attention[0, 1, 1, 0, 1:]
     )
     with pytest.raises(ValueError, match="grid 3x3 has 9"):
-        viz.cls_attention_maps(attention, (3, 3))
+        analysis.cls_attention_maps(attention, (3, 3))
     with pytest.raises(ValueError, match="return_attention=True"):
-        viz.cls_attention_maps(attention[0], (2, 3))
+        analysis.cls_attention_maps(attention[0], (2, 3))
     assert isinstance(viz.plot_cls_attention(torch.rand(2, 3, 16, 24), maps), Figure)
 
 
