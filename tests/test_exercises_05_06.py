@@ -73,7 +73,7 @@ def test_mean_pool_hints(pool, hint):
         (12 * 768 * 768, "weight matrices only"),
         (12 * 768 * 768 + 13 * 768 - 4 * 768, "add the two LayerNorms"),
         (7.0, "one whole number"),
-        (123, "vitlib.Block"),
+        (123, "four Linear layers"),
     ],
 )
 def test_block_params_hints(answer, hint):

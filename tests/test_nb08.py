@@ -8,7 +8,7 @@ import torch
 from matplotlib.figure import Figure
 
 import vitlib
-from vitlib import viz, widgets
+from vitlib import analysis, viz, widgets
 from vitlib.data import make_shapes
 from vitlib.exercises import nb08
 
@@ -73,15 +73,15 @@ def test_plot_masking_and_predictions_return_figures():
 
 def test_cls_attention_maps_reads_row_zero_of_the_last_layer():
     attention = torch.rand(3, 2, 4, 1 + 6, 1 + 6)
-    maps = viz.cls_attention_maps(attention, (2, 3))
+    maps = analysis.cls_attention_maps(attention, (2, 3))
     torch.testing.assert_close(maps, attention[-1, :, :, 0, 1:].mean(dim=1).reshape(2, 2, 3))
     torch.testing.assert_close(
-        viz.cls_attention_maps(attention, (2, 3), layer=0, head=1)[1].flatten(), attention[0, 1, 1, 0, 1:]
+        analysis.cls_attention_maps(attention, (2, 3), layer=0, head=1)[1].flatten(), attention[0, 1, 1, 0, 1:]
     )
     with pytest.raises(ValueError, match="grid 3x3 has 9"):
-        viz.cls_attention_maps(attention, (3, 3))
+        analysis.cls_attention_maps(attention, (3, 3))
     with pytest.raises(ValueError, match="return_attention=True"):
-        viz.cls_attention_maps(attention[0], (2, 3))
+        analysis.cls_attention_maps(attention[0], (2, 3))
     assert isinstance(viz.plot_cls_attention(torch.rand(2, 3, 16, 24), maps), Figure)
 
 

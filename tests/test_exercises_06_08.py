@@ -1,0 +1,126 @@
+"""Notebook 06's new exercises (predict the attention's shape, attention rollout by hand, the block-parameter
+hint) and the figures of vitlib.viz_analysis: right answers pass, shortcuts are refused, hints fit the mistake."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+import torch
+from matplotlib.figure import Figure
+
+from vitlib import analysis, viz_analysis
+from vitlib.exercises import Feedback, nb06
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def _solutions():
+    spec = importlib.util.spec_from_file_location("solutions_06", ROOT / "solutions" / "06_training_a_vit.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+s06 = _solutions()
+
+
+def test_solutions_pass():
+    assert nb06.check_attention_shape(s06.solution_attention_shape())
+    assert nb06.check_rollout(s06.solution_rollout())
+    assert nb06.check_block_params(s06.solution_block_params())
+
+
+def test_the_predicted_shape_is_the_models():
+    model, _ = analysis.load_reference_model()
+    _, attention = model(torch.zeros(6, 1, 8, 8), return_attention=True)
+    assert tuple(attention.shape) == s06.solution_attention_shape()
+
+
+@pytest.mark.parametrize(
+    ("answer", "hint"),
+    [
+        (torch.Size([4, 6, 4, 17, 17]), "torch.Size, read from the tensor"),
+        ((4, 6, 4, 16, 16), "\\[CLS\\] attends"),
+        ((4, 6, 4, 5, 5), "4 x 4-pixel patches"),
+        ((6, 4, 4, 17, 17), "wrong order"),
+        ((4, 6, 17, 17), "five dimensions"),
+        ((4, 6, 4, 17, 17.0), "whole number"),
+        ("(4, 6, 4, 17, 17)", "tuple of whole numbers"),
+        ((4, 6, 4, 65, 65), "How many tokens"),
+    ],
+)
+def test_attention_shape_hints(answer, hint):
+    feedback = nb06.check_attention_shape(answer)
+    assert isinstance(feedback, Feedback) and not feedback
+    assert __import__("re").search(hint, feedback.message), feedback.message
+
+
+def test_rollout_refuses_the_library_shortcut():
+    feedback = nb06.check_rollout(analysis.attention_rollout)
+    assert not feedback and "vitlib.analysis's own rollout" in feedback.message
+    feedback = nb06.check_rollout(lambda a: analysis.cls_rollout_maps(a, (2, 2)))
+    assert not feedback and "write the four steps yourself" in feedback.message
+    # the library's functions are restored afterwards
+    eye = torch.eye(5).expand(1, 1, 1, 5, 5)
+    torch.testing.assert_close(analysis.attention_rollout(eye), torch.eye(5)[None])
+
+
+def _rollout(attention, *, residual=True, reverse=False, head0=False):
+    eye = torch.eye(attention.shape[-1])
+    out = eye.expand(attention.shape[1], *eye.shape)
+    for layer in attention:
+        a = layer[:, :1].mean(1) if head0 else layer.mean(1)
+        if residual:
+            a = 0.5 * a + 0.5 * eye
+        a = a / a.sum(-1, keepdim=True)
+        out = out @ a if reverse else a @ out
+    return out
+
+
+@pytest.mark.parametrize(
+    ("func", "hint"),
+    [
+        (lambda a: _rollout(a, residual=False), "residual connection is missing"),
+        (lambda a: _rollout(a, reverse=True), "wrong order"),
+        (lambda a: _rollout(a, head0=True), "head 0 only"),
+        (lambda a: a.mean(2)[-1], "not rollout yet"),
+        (lambda a: a.mean(2), "should be \\(B, T, T\\)"),
+        (lambda a: None, "must return a tensor"),
+        (lambda a: 1 / 0, "raised ZeroDivisionError"),
+        (42, "must be a function"),
+    ],
+)
+def test_rollout_hints(func, hint):
+    feedback = nb06.check_rollout(func)
+    assert isinstance(feedback, Feedback) and not feedback
+    assert __import__("re").search(hint, feedback.message), feedback.message
+
+
+def test_block_params_hint_does_not_give_the_code_away():
+    feedback = nb06.check_block_params(123)
+    assert not feedback
+    assert "parameters()" not in feedback.message and "vitlib.Block" not in feedback.message
+    assert "3D" not in feedback.message  # no formula per layer either
+
+
+def test_plot_attention_distance():
+    fig = viz_analysis.plot_attention_distance(torch.rand(4, 3) * 5, largest=8.5, uniform=3.0)
+    assert isinstance(fig, Figure)
+    ax = fig.axes[0]
+    assert len(ax.collections) == 3  # one scatter per head
+    assert [round(t) for t in ax.get_xticks()] == [0, 1, 2, 3]
+    with pytest.raises(ValueError, match="\\(depth, heads\\)"):
+        viz_analysis.plot_attention_distance(torch.rand(4))
+
+
+def test_plot_rollout_comparison():
+    images = torch.rand(2, 1, 8, 8)
+    fig = viz_analysis.plot_rollout_comparison(images, {"a": torch.rand(2, 4, 4), "b": torch.rand(2, 4, 4)})
+    assert isinstance(fig, Figure)
+    assert len(fig.axes) == 2 * 3 + 2  # the panels and a colour bar per heat-map column
+    with pytest.raises(ValueError, match="B = 2"):
+        viz_analysis.plot_rollout_comparison(images, {"a": torch.rand(3, 4, 4)})
+    with pytest.raises(ValueError, match="non-empty dict"):
+        viz_analysis.plot_rollout_comparison(images, {})
