@@ -9,7 +9,8 @@ import torch.nn.functional as F
 from matplotlib.figure import Figure
 
 import vitlib
-from vitlib import diagrams, viz
+from vitlib import viz
+from vitlib.viz import diagrams
 
 
 def _texts(fig: Figure) -> str:

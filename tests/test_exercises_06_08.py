@@ -10,8 +10,9 @@ import pytest
 import torch
 from matplotlib.figure import Figure
 
-from vitlib import analysis, viz_analysis
+from vitlib import analysis
 from vitlib.exercises import Feedback, nb06
+from vitlib.viz import analysis as viz_analysis
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -251,7 +251,7 @@ def test_bad_inputs_raise_clear_errors():
         interpolate_latents(torch.zeros(3), torch.ones(3), 1)
     with pytest.raises(ValueError, match="same shape"):
         interpolate_latents(torch.zeros(3), torch.ones(4))
-    with pytest.raises(ValueError, match="n must be a positive int"):
+    with pytest.raises(ValueError, match="n must be a positive whole number"):
         model.sample(0)
     with pytest.raises(ValueError, match=r"first must be one image of shape \(1, 8, 8\)"):
         model.interpolate(torch.zeros(8, 8), torch.zeros(1, 8, 8))
@@ -319,7 +319,7 @@ def test_prior_sampler_button_draws_the_next_seed():
     model.decoder.head = torch.nn.Linear(16, 3)
     sampler.button.click()
     assert "error" in sampler.readout.value
-    with pytest.raises(ValueError, match="n must be a positive int"):
+    with pytest.raises(ValueError, match="n must be a positive whole number"):
         widgets.prior_sampler(model, n=0)
 
 

@@ -2,8 +2,10 @@
 
 - :mod:`~vitlib.viz.core`: what every picture shares (figure creation, :data:`DPI`, encoding, tiles on a
   canvas, patch-grid lines, colour bars, heat maps upsampled over an image);
-- :mod:`~vitlib.viz.patches` (00-01), :mod:`~vitlib.viz.projection` (02), :mod:`~vitlib.viz.positions` (04),
-  :mod:`~vitlib.viz.attention` (05-06), :mod:`~vitlib.viz.training` (06), :mod:`~vitlib.viz.vae` (07),
+- :mod:`~vitlib.viz.diagrams` (the pipeline for 00 and 06, attention step by step for 05),
+  :mod:`~vitlib.viz.patches` (00-01), :mod:`~vitlib.viz.projection` (02), :mod:`~vitlib.viz.positions` (04),
+  :mod:`~vitlib.viz.attention` (05-06), :mod:`~vitlib.viz.analysis` (06, 08: rollout, attention distance),
+  :mod:`~vitlib.viz.training` (06), :mod:`~vitlib.viz.vae` (07),
   :mod:`~vitlib.viz.masking` (08).
 
 Every ``plot_*`` function returns a ``matplotlib.figure.Figure`` and draws nothing on screen itself, so
@@ -15,6 +17,7 @@ they are stored inside the notebooks.
 
 from __future__ import annotations
 
+from .analysis import plot_attention_distance, plot_rollout_comparison
 from .attention import (
     plot_attention,
     plot_attention_panel,
@@ -39,6 +42,7 @@ from .core import (
     to_numpy_image,
     upsample_map,
 )
+from .diagrams import attention_steps, pipeline_stages, plot_attention_steps, plot_pipeline
 from .masking import plot_masking, plot_patch_predictions
 from .patches import (
     draw_patch_grid,
@@ -58,6 +62,12 @@ from .training import plot_confusion_matrix, plot_loss_curve
 from .vae import plot_image_grid, plot_image_rows, plot_interpolation, plot_reconstructions, plot_vae_losses
 
 __all__ = [
+    "attention_steps",
+    "pipeline_stages",
+    "plot_attention_distance",
+    "plot_attention_steps",
+    "plot_pipeline",
+    "plot_rollout_comparison",
     "DPI",
     "FORMAT",
     "add_colorbar",

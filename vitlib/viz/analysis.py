@@ -9,13 +9,9 @@ from __future__ import annotations
 import torch
 from matplotlib.figure import Figure
 
-from . import viz
+from .core import add_colorbar, new_figure, overlay_heatmap, to_numpy_image
 
 __all__ = ["plot_attention_distance", "plot_rollout_comparison"]
-
-
-def _figure(width: float, height: float) -> Figure:
-    return Figure(figsize=(width, height), dpi=viz.DPI, layout="constrained")
 
 
 def plot_attention_distance(
@@ -40,7 +36,7 @@ def plot_attention_distance(
         )
     values = distance.detach().float().cpu().numpy()
     depth, heads = values.shape
-    fig = _figure(size * 1.35, size)
+    fig = new_figure(size * 1.35, size)
     ax = fig.subplots()
     for h in range(heads):
         ax.scatter(range(depth), values[:, h], s=28, label=f"head {h}", zorder=3)
@@ -88,27 +84,16 @@ def plot_rollout_comparison(
     titles = [None] * b if titles is None else [str(t) for t in titles]
     h, w = images.shape[-2:]
     columns = ["image", *panels]
-    fig = _figure(len(columns) * size + 0.2, b * size + 1.0)
+    fig = new_figure(len(columns) * size + 0.2, b * size + 1.0)
     axes = fig.subplots(b, len(columns), squeeze=False)
     for j, (_, maps) in enumerate(panels.items(), start=1):
         maps = maps.detach().float().cpu()
         vmax = float(maps.max()) if float(maps.max()) > 0 else 1.0
         for i in range(b):
-            axes[i, j].imshow(viz.to_numpy_image(images[i]), cmap="gray", extent=(0, w, h, 0))
-            im = axes[i, j].imshow(
-                maps[i].numpy(),
-                cmap="inferno",
-                alpha=0.7,
-                extent=(0, w, h, 0),
-                interpolation="bilinear",
-                vmin=0,
-                vmax=vmax,
-            )
-        bar = fig.colorbar(im, ax=list(axes[:, j]), location="bottom", shrink=0.9, pad=0.02)
-        bar.ax.tick_params(labelsize=6)
-        bar.set_ticks([0, float(f"{vmax:.2g}") if vmax < 1 else 1.0])
+            im = overlay_heatmap(axes[i, j], images[i], maps[i], vmin=0.0, vmax=vmax)
+        add_colorbar(fig, im, list(axes[:, j]), fontsize=6)
     for i in range(b):
-        axes[i, 0].imshow(viz.to_numpy_image(images[i]), cmap="gray", extent=(0, w, h, 0))
+        axes[i, 0].imshow(to_numpy_image(images[i]), cmap="gray", extent=(0, w, h, 0))
         axes[i, 0].set_ylabel(titles[i] or "", fontsize=8)
         for j, ax in enumerate(axes[i]):
             ax.set_xticks([])

@@ -11,9 +11,10 @@ import torch
 from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
-from . import viz
-from .checks import float_images, positive_int
-from .patches import grid_size
+from ..checks import float_images, positive_int
+from ..patches import grid_size
+from .core import DPI, to_numpy_image
+from .patches import mosaic_array
 
 __all__ = ["attention_steps", "pipeline_stages", "plot_attention_steps", "plot_pipeline"]
 
@@ -81,7 +82,7 @@ def plot_pipeline(
     else:
         c, h, w = 3, 32, 32
     stages = pipeline_stages((h, w), patch_size, in_chans=c, embed_dim=embed_dim, num_classes=num_classes)
-    fig = Figure(figsize=(size, size * 0.4), dpi=viz.DPI)
+    fig = Figure(figsize=(size, size * 0.4), dpi=DPI)
     ax = fig.add_axes((0, 0, 1, 1))
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
@@ -105,7 +106,7 @@ def plot_pipeline(
         width, height = fig.get_size_inches()
         inset_h = 0.5 * bh  # as a fraction of the figure's height; the width keeps the pixels square
         inset_w = inset_h * height / width * w / h
-        pictures = (viz.to_numpy_image(image), viz.mosaic_array(image, patch_size))
+        pictures = (to_numpy_image(image), mosaic_array(image, patch_size))
         for (x, y), picture in zip(places[:2], pictures, strict=True):
             inset = fig.add_axes((x + bw / 2 - inset_w / 2, y + 0.45 * bh, inset_w, inset_h))
             inset.imshow(picture, interpolation="nearest")
@@ -181,7 +182,7 @@ def plot_attention_steps(q, k, v, *, num_prefix_tokens: int = 1, size: float = 2
     n, d = steps["Q"].shape
     labels = ["[CLS]"] * num_prefix_tokens + [f"patch {i}" for i in range(n - num_prefix_tokens)]
     short = ["CLS"] * num_prefix_tokens + [f"p{i}" for i in range(n - num_prefix_tokens)]
-    fig = Figure(figsize=(5 * size + 0.6, size * 1.05 + 0.4), dpi=viz.DPI, layout="constrained")
+    fig = Figure(figsize=(5 * size + 0.6, size * 1.05 + 0.4), dpi=DPI, layout="constrained")
     axes = fig.subplots(1, 5)
     _matrix(fig, axes[0], steps["Q"].numpy(), f"1. queries Q  ({n}, {d})", labels, None, signed=True)
     _matrix(fig, axes[1], steps["K"].numpy(), f"2. keys K  ({n}, {d})", labels, None, signed=True)
