@@ -110,10 +110,10 @@ def test_channels_last_patches_need_a_permuted_copy_of_the_weight():
     [
         ({"image_size": 30, "patch_size": 16}, ValueError, r"patch_size=16 does not divide the image height 30"),
         ({"image_size": (32, 40), "patch_size": 16}, ValueError, r"width 40"),
-        ({"image_size": 32, "patch_size": 0}, ValueError, r"patch_size must be a positive int; got 0"),
+        ({"image_size": 32, "patch_size": 0}, ValueError, r"patch_size must be a positive whole number; got 0"),
         ({"image_size": 32, "patch_size": 8.0}, TypeError, r"got 8\.0"),
-        ({"image_size": 32, "patch_size": 8, "embed_dim": 0}, ValueError, r"embed_dim must be a positive int; got 0"),
-        ({"image_size": 32, "patch_size": 8, "in_chans": -1}, ValueError, r"in_chans must be a positive int; got -1"),
+        ({"image_size": 32, "patch_size": 8, "embed_dim": 0}, ValueError, r"embed_dim must be a positive .*got 0"),
+        ({"image_size": 32, "patch_size": 8, "in_chans": -1}, ValueError, r"in_chans must be a positive .*got -1"),
     ],
 )
 def test_patch_embedding_rejects_bad_sizes(kwargs, error, match):
@@ -131,7 +131,7 @@ def test_patch_embedding_rejects_bad_images_with_a_fix():
         embed(torch.zeros(1, 3, 48, 32))
     with pytest.raises(ValueError, match=r"route must be 'conv' or 'linear'; got 'einsum'"):
         embed(torch.zeros(1, 3, 32, 32), route="einsum")
-    with pytest.raises(TypeError, match=r"got ndarray"):
+    with pytest.raises(TypeError, match=r"got a numpy array.*torch\.from_numpy\(images\)\.float\(\)"):
         embed(torch.zeros(1, 3, 32, 32).numpy())
 
 
@@ -197,9 +197,9 @@ def test_learned_pos_embed_is_timms_init_and_seedable():
     b = learned_pos_embed(197, 768, generator=torch.Generator().manual_seed(0))
     assert a.shape == (1, 197, 768) and torch.equal(a, b)
     assert abs(a.std().item() - 0.02) < 0.001 and abs(a.mean().item()) < 0.001
-    with pytest.raises(ValueError, match="num_tokens must be a positive int; got 0"):
+    with pytest.raises(ValueError, match="num_tokens must be a positive whole number; got 0"):
         learned_pos_embed(0, 8)
-    with pytest.raises(TypeError, match=r"embed_dim must be a positive int; got 8\.5"):
+    with pytest.raises(TypeError, match=r"embed_dim must be a whole number \(an int\); got 8\.5"):
         learned_pos_embed(5, 8.5)
 
 
@@ -324,7 +324,7 @@ def test_resize_keeps_a_constant_table_constant_and_its_dtype():
         ((torch.zeros(1, 1 + 15, 4), (4, 4), (4, 4)), {}, r"old_grid=\(4, 4\) has 16 positions but pos_embed has 15"),
         ((torch.zeros(1, 17, 4), (4, 4)), {"interpolation": "area"}, r"interpolation must be one of .*got 'area'"),
         ((torch.zeros(1, 17, 4), (4, 4)), {"interpolation": "nearest"}, r"pass antialias=False with 'nearest'"),
-        ((torch.zeros(1, 17, 4), (4, 4)), {"num_prefix_tokens": -1}, r"num_prefix_tokens must be an int >= 0.*-1"),
+        ((torch.zeros(1, 17, 4), (4, 4)), {"num_prefix_tokens": -1}, r"num_prefix_tokens must be .* >= 0; got -1"),
         ((torch.zeros(1, 2, 4), (4, 4)), {"num_prefix_tokens": 2}, r"2 rows, none left for the grid"),
         ((torch.zeros(17, 4), (4, 4)), {}, r"pos_embed must have shape \(1, T, D\); got \(17, 4\)"),
         ((torch.zeros(1, 17, 4), (0, 4)), {}, r"new_grid must hold positive ints; got \(0, 4\)"),

@@ -122,7 +122,7 @@ def test_mlp_shapes():
 
 
 def test_block_rejects_wrong_width():
-    with pytest.raises(ValueError, match=r"block expects tokens of shape \(B, N, 16\); got \(2, 5, 12\)"):
+    with pytest.raises(ValueError, match=r"x must be tokens of shape \(B, N, 16\); got \(2, 5, 12\)"):
         Block(16, num_heads=2)(torch.randn(2, 5, 12))
     with pytest.raises(ValueError, match="not divisible by num_heads=3"):
         Block(16, num_heads=3)

@@ -290,16 +290,68 @@ def test_the_ast_scan_catches_an_unsafe_call():
     assert not any(k.arg == "weights_only" and k.value.value is True for c in calls for k in c.keywords)
 
 
-def test_download_offline_returns_none(monkeypatch, capsys):
-    import socket
+def _no_network(monkeypatch) -> list:
+    """Record every network probe and refuse it; no test here touches the network."""
+    probes = []
 
     def unreachable(*args, **kwargs):
+        probes.append(args)
         raise OSError("network is unreachable")
 
+    monkeypatch.setattr(hub.socket, "create_connection", unreachable)
+    return probes
+
+
+def test_download_with_hf_hub_offline_raises_at_once_without_a_probe(monkeypatch, capsys, tmp_path):
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))  # an empty cache
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
-    monkeypatch.setattr(socket, "create_connection", unreachable)
-    assert hub.download_checkpoint("google/vit-base-patch16-224", timeout=0.1) is None
-    assert "offline" in capsys.readouterr().out
+    probes = _no_network(monkeypatch)
+    with pytest.raises(hub.DownloadError, match=r"offline \(HF_HUB_OFFLINE=1\).*revision 'main'") as caught:
+        hub.download_checkpoint("google/vit-base-patch16-224", timeout=0.1)
+    assert caught.value.reason == "offline" and isinstance(caught.value, OSError)
+    assert probes == []  # offline was asked for: no network probe at all
+    assert capsys.readouterr().out == ""  # it raises; it never prints
+
+
+def test_download_unreachable_is_a_typed_error(monkeypatch, tmp_path):
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    probes = _no_network(monkeypatch)
+    with pytest.raises(hub.DownloadError, match="huggingface.co did not answer") as caught:
+        hub.download_checkpoint("google/vit-base-patch16-224", revision="abc123", timeout=0.1)
+    assert caught.value.reason == "unreachable" and len(probes) == 1
+
+
+def test_download_finds_the_cache_without_the_network(monkeypatch, tmp_path):
+    # the layout huggingface_hub's cache uses: refs/<revision> -> commit, snapshots/<commit>/<file>
+    repo = tmp_path / "models--someone--tiny-vit"
+    (repo / "refs").mkdir(parents=True)
+    (repo / "refs" / "main").write_text("0" * 40)
+    snapshot = repo / "snapshots" / ("0" * 40)
+    snapshot.mkdir(parents=True)
+    (snapshot / "model.safetensors").write_bytes(b"x")
+    (snapshot / "config.json").write_text("{}")
+    monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    probes = _no_network(monkeypatch)
+    assert hub.download_checkpoint("someone/tiny-vit") == snapshot / "model.safetensors"
+    assert probes == []
+    with pytest.raises(hub.DownloadError, match="revision 'v2'") as caught:  # another revision is not cached
+        hub.download_checkpoint("someone/tiny-vit", revision="v2")
+    assert caught.value.reason == "offline"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"repo_id": ""}, TypeError, "repo_id must be a non-empty string"),
+        ({"revision": None}, TypeError, "revision must be a non-empty string; got None"),
+        ({"timeout": 0}, ValueError, "timeout must be > 0; got 0"),
+    ],
+)
+def test_download_checks_its_arguments(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        hub.download_checkpoint(**({"repo_id": "google/vit-base-patch16-224"} | kwargs))
 
 
 def test_sharded_and_bin_folders(hf_classifier, saved_classifier, tmp_path):

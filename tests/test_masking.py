@@ -74,8 +74,8 @@ def test_seeded_and_different_per_image():
         (-0.1, ValueError, r"in \[0, 1\)"),
         (75, ValueError, "percentage"),
         (float("nan"), ValueError, r"in \[0, 1\)"),
-        ("0.75", TypeError, "must be a number"),
-        (True, TypeError, "must be a number"),
+        ("0.75", TypeError, "mask_ratio must be a real number"),
+        (True, TypeError, "mask_ratio must be a real number"),
         (0.99, ValueError, "hides all 16 tokens"),
     ],
 )

@@ -136,8 +136,8 @@ def test_timm_init():
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"embed_dim": 50, "num_heads": 4}, r"embed dim 50 is not divisible by num_heads=4"),
-        ({"pos_embed": "rope"}, "pos_embed must be 'learned' or 'sincos'"),
+        ({"embed_dim": 50, "num_heads": 4}, r"embed_dim=50 is not divisible by num_heads=4"),
+        ({"pos_embed": "rope"}, "pos_embed must be one of 'learned', 'sincos', 'none'"),
         ({"pool": "max"}, "pool must be 'token' or 'mean'"),
         ({"image_size": 30, "patch_size": 16}, "30"),
         ({"depth": -1}, "depth"),

@@ -46,7 +46,11 @@ def test_make_shapes_is_seeded():
 
 @pytest.mark.parametrize(
     ("kwargs", "message"),
-    [({"n": 0}, "n must be a positive int"), ({"patch_size": 5}, "5"), ({"max_shapes": 0}, "max_shapes")],
+    [
+        ({"n": 0}, "n must be a positive whole number; got 0"),
+        ({"patch_size": 5}, "5"),
+        ({"max_shapes": 0}, "max_shapes"),
+    ],
 )
 def test_make_shapes_bad_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):

@@ -1,13 +1,18 @@
 """vitlib against timm itself: the same state dict loads strictly and gives the same numbers.
 
-timm cannot be imported beside the CPU build of torch that CI uses (PyPI's
-torchvision fails to load next to it), so on CI these tests are reported as
-skipped; they run in the GPU check, whose machine has timm (CONTRIBUTING.md).
-The state-dict table itself is checked everywhere, from timm's documented
-names and shapes, in tests/test_model.py.
+timm cannot be imported beside the CPU build of torch of the learner's
+environment (PyPI's torchvision fails to load next to it), so there these
+tests are reported as skipped. ``.ci/run`` runs this file a second time in a
+virtual environment of its own with timm's stack (``.venv-timm``: torch,
+torchvision and timm from the registry) and ``VITLIB_REQUIRE_TIMM=1``, which
+turns the skip into a failure: on CI the timm claims are checked on the CPU
+every run. The state-dict table itself is checked everywhere, from timm's
+documented names and shapes, in tests/test_model.py.
 """
 
 from __future__ import annotations
+
+import os
 
 import pytest
 import torch
@@ -22,7 +27,10 @@ def import_timm():
     try:
         import timm
     except Exception as error:  # ImportError, or torchvision's "operator torchvision::nms does not exist"
-        pytest.skip(f"timm does not import here ({type(error).__name__}: {error})")
+        message = f"timm does not import here ({type(error).__name__}: {error})"
+        if os.environ.get("VITLIB_REQUIRE_TIMM") == "1":  # .ci/run's timm environment: a skip would hide a failure
+            pytest.fail(f"{message}, but VITLIB_REQUIRE_TIMM=1 requires it", pytrace=False)
+        pytest.skip(message)
     return timm
 
 

@@ -472,7 +472,9 @@ def test_bad_labels_are_refused_with_the_fix(digits):
         evaluate(model, x, torch.arange(9, 17))  # an evaluation with labels 9-18 was a raw reshape error
     with pytest.raises(ValueError, match="labels must be class indices >= 0; got -1"):
         fit(model, x, torch.tensor([-1, 0, 1, 2, 3, 4, 5, 6]), progress=False)
-    with pytest.raises(TypeError, match=r"labels must be int64 class indices; got torch.float32. Use .*long\(\)"):
+    with pytest.raises(
+        TypeError, match=r"labels must be int64 class indices; got torch.float32. Convert them: .*long\(\)"
+    ):
         evaluate(model, x, y.float())
     with pytest.raises(TypeError, match=r"torch.from_numpy\(labels\).long\(\)"):
         fit(model, x, y.numpy(), progress=False)

@@ -219,7 +219,7 @@ def test_bad_inputs_raise_clear_errors():
     model = tiny_vae()
     with pytest.raises(ValueError, match=r"same shape \(\.\.\., L\)"):
         kl_to_standard_normal(torch.zeros(2, 3), torch.zeros(2, 4))
-    with pytest.raises(TypeError, match="mu must be a torch.Tensor"):
+    with pytest.raises(TypeError, match="mu must be a torch tensor; got list"):
         reparameterize([0.0], torch.zeros(1))
     with pytest.raises(ValueError, match="eps must have the shape of mu"):
         reparameterize(torch.zeros(2, 3), torch.zeros(2, 3), eps=torch.zeros(3))
@@ -233,7 +233,7 @@ def test_bad_inputs_raise_clear_errors():
         ViTVAE(num_classes=10)
     with pytest.raises(ValueError, match="features must be 'tokens' or 'cls'"):
         ViTVAE(features="mean")
-    with pytest.raises(ValueError, match="latent_dim must be a positive int"):
+    with pytest.raises(ValueError, match="latent_dim must be a positive whole number"):
         ViTVAE(latent_dim=0)
     with pytest.raises(ValueError, match="same shape"):
         vae_loss(torch.zeros(2, 1, 8, 8), torch.zeros(2, 1, 4, 4), torch.zeros(2, 4), torch.zeros(2, 4))

@@ -2,25 +2,44 @@
 
 One file per concept, in the order the notebooks teach them:
 patches (01), embedding (02-04), attention and encoder (05), model and
-train (06), vae (07), masking and hub (08); data, viz and widgets serve them all.
+train (06), vae (07), masking and hub (08); data, viz and widgets serve them all;
+checks holds the argument checks every module shares.
+
+The package imports lazily (PEP 562): ``import vitlib`` or ``import vitlib.env``
+imports neither torch nor numpy, so ``vitlib.env.check_environment()`` can explain
+a missing or broken torch instead of failing with a traceback. ``vitlib.ViT``,
+``from vitlib import ViT`` and ``dir(vitlib)`` work as usual; the first access
+imports the module that defines the name.
 """
 
-from .attention import Attention, scaled_dot_product_attention
-from .embedding import (
-    PatchEmbedding,
-    add_pos_embed,
-    learned_pos_embed,
-    position_similarity,
-    prepend_cls_token,
-    resize_pos_embed,
-    sincos_pos_embed_2d,
-)
-from .encoder import Block, Mlp
-from .model import PRESETS, ViT, ViTConfig
-from .patches import grid_size, patchify, unpatchify, valid_patch_sizes
-from .vae import ViTVAE
+from __future__ import annotations
+
+import importlib
 
 __version__ = "0.1.0"
+
+# Public name -> the module that defines it.
+_WHERE = {
+    "Attention": "attention",
+    "scaled_dot_product_attention": "attention",
+    "PatchEmbedding": "embedding",
+    "add_pos_embed": "embedding",
+    "learned_pos_embed": "embedding",
+    "position_similarity": "embedding",
+    "prepend_cls_token": "embedding",
+    "resize_pos_embed": "embedding",
+    "sincos_pos_embed_2d": "embedding",
+    "Block": "encoder",
+    "Mlp": "encoder",
+    "PRESETS": "model",
+    "ViT": "model",
+    "ViTConfig": "model",
+    "grid_size": "patches",
+    "patchify": "patches",
+    "unpatchify": "patches",
+    "valid_patch_sizes": "patches",
+    "ViTVAE": "vae",
+}
 
 __all__ = [
     "PRESETS",
@@ -43,3 +62,22 @@ __all__ = [
     "unpatchify",
     "valid_patch_sizes",
 ]
+
+
+def __getattr__(name: str):
+    """Import the module that defines ``name`` on first use (a public name or a submodule, e.g. ``vitlib.viz``)."""
+    if name in _WHERE:
+        value = getattr(importlib.import_module(f".{_WHERE[name]}", __name__), name)
+        globals()[name] = value  # later lookups skip this function
+        return value
+    if not name.startswith("_"):
+        try:
+            return importlib.import_module(f".{name}", __name__)
+        except ModuleNotFoundError as error:
+            if error.name != f"{__name__}.{name}":
+                raise  # the submodule exists but something it imports does not
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

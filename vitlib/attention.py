@@ -6,6 +6,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .checks import fraction, positive_int, tensor, tokens
+
 __all__ = ["Attention", "scaled_dot_product_attention"]
 
 
@@ -15,8 +17,23 @@ def scaled_dot_product_attention(
     """Attention written out: ``(..., N, d) x3 -> (..., N, d), weights (..., N, N)``.
 
     ``softmax(q @ k^T / sqrt(d)) @ v``; row i of the weights says how much
-    token i takes from every token.
+    token i takes from every token. The leading dimensions (batch, heads) of
+    ``q``, ``k`` and ``v`` must be equal; all three floating point, at least 2-D.
     """
+    for name, value in (("q", q), ("k", k), ("v", v)):
+        tensor(value, name)
+        if not torch.is_floating_point(value):
+            raise TypeError(f"{name} must be floating point; got {value.dtype}. Convert it: {name}.float().")
+        if value.dim() < 2:
+            raise ValueError(
+                f"{name} must be at least 2-D (..., N, d): tokens by channels; got shape {tuple(value.shape)}. "
+                f"For one token add a dimension: {name}.unsqueeze(0)."
+            )
+    if not q.shape[:-2] == k.shape[:-2] == v.shape[:-2]:
+        raise ValueError(
+            f"q, k and v need the same leading (batch, heads) dimensions; got q {tuple(q.shape)}, "
+            f"k {tuple(k.shape)}, v {tuple(v.shape)}."
+        )
     if q.shape[-1] != k.shape[-1] or k.shape[-2] != v.shape[-2]:
         raise ValueError(
             f"q and k need the same last size and k and v the same number of tokens; got q {tuple(q.shape)}, "
@@ -40,6 +57,10 @@ class Attention(nn.Module):
         self, dim: int, *, num_heads: int = 8, qkv_bias: bool = True, attn_drop: float = 0.0, proj_drop: float = 0.0
     ):
         super().__init__()
+        dim = positive_int(dim, "dim", example=64)
+        num_heads = positive_int(num_heads, "num_heads", example=4)
+        attn_drop = fraction(attn_drop, "attn_drop", high_open=True, example=0.0)
+        proj_drop = fraction(proj_drop, "proj_drop", high_open=True, example=0.0)
         if dim % num_heads:
             raise ValueError(
                 f"embed dim {dim} is not divisible by num_heads={num_heads}: each head gets dim/num_heads "
@@ -55,14 +76,12 @@ class Attention(nn.Module):
     def forward(self, x: torch.Tensor, *, return_attention: bool = False):
         """``(B, N, D) -> (B, N, D)``; with ``return_attention`` also ``(B, heads, N, N)``.
 
+        ``x`` must be a floating-point tensor of ``dim`` channels (a clear error otherwise).
+
         The fast path is ``F.scaled_dot_product_attention``; the written-out
         path runs only when the weights are asked for.
         """
-        if x.dim() != 3 or x.shape[-1] != self.qkv.in_features:
-            raise ValueError(
-                f"attention expects tokens of shape (B, N, {self.qkv.in_features}); got {tuple(x.shape)}."
-                + (" Add a batch dimension: x.unsqueeze(0)." if x.dim() == 2 else "")
-            )
+        tokens(x, "x", dim=self.qkv.in_features)  # cheap: type, dtype and shape only
         b, n, d = x.shape
         qkv = self.qkv(x).reshape(b, n, 3, self.num_heads, self.head_dim)
         q, k, v = qkv.permute(2, 0, 3, 1, 4).unbind(0)  # each (B, heads, N, head_dim)

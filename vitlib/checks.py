@@ -32,6 +32,8 @@ __all__ = [
     "positive_float",
     "positive_int",
     "real",
+    "tensor",
+    "tokens",
     "whole",
 ]
 
@@ -136,11 +138,43 @@ def int_pair(size, name: str, *, example=None) -> tuple[int, int]:
 
 
 def choice(value, name: str, choices) -> object:
-    """One of ``choices``, compared with ``==``."""
+    """One of ``choices``, compared with ``==`` (and the same type: ``1`` is not ``True``)."""
+    choices = tuple(choices)
     for c in choices:
         if type(value) is type(c) and value == c:
             return value
-    raise ValueError(f"{name} must be one of {', '.join(repr(c) for c in choices)}; got {value!r}.")
+    if len(choices) == 2:
+        allowed = f"{choices[0]!r} or {choices[1]!r}"
+    else:
+        allowed = "one of " + ", ".join(repr(c) for c in choices)
+    raise ValueError(f"{name} must be {allowed}; got {value!r}.")
+
+
+def tensor(value, name: str) -> torch.Tensor:
+    """``value`` if it is a torch tensor; a numpy array gets the fix ``torch.from_numpy(x).float()``."""
+    if isinstance(value, torch.Tensor):
+        return value
+    if type(value).__module__ == "numpy":
+        raise TypeError(
+            f"{name} must be a torch tensor; got a numpy array. Convert it: torch.from_numpy({name}).float()."
+        )
+    raise TypeError(f"{name} must be a torch tensor; got {type(value).__name__}.")
+
+
+def tokens(x, name: str = "x", *, dim: int | None = None, ndim: int = 3) -> torch.Tensor:
+    """A floating-point token tensor ``(B, N, D)`` (``ndim`` dimensions) whose last size is ``dim``, if given.
+
+    Cheap (no pass over the data): it looks at the type, dtype and shape only.
+    """
+    x = tensor(x, name)
+    if not torch.is_floating_point(x):
+        raise TypeError(f"{name} must be floating point; got {x.dtype}. Convert it: {name}.float().")
+    if x.dim() != ndim or (dim is not None and x.shape[-1] != dim):
+        layout = "(B, N, D)" if ndim == 3 else "(..., D)"
+        want = layout if dim is None else layout.replace("D)", f"{dim})")
+        hint = " Add a batch dimension: x.unsqueeze(0)." if x.dim() == ndim - 1 else ""
+        raise ValueError(f"{name} must be tokens of shape {want}; got {tuple(x.shape)}.{hint}")
+    return x
 
 
 def float_images(
@@ -156,12 +190,7 @@ def float_images(
     - numpy arrays and other non-tensors are refused with ``torch.from_numpy(x).float()``;
     - ``finite=True`` also refuses NaN and infinite pixels, saying how many there are.
     """
-    if not isinstance(images, torch.Tensor):
-        if type(images).__module__ == "numpy":
-            raise TypeError(
-                f"{name} must be a torch tensor; got a numpy array. Convert it: torch.from_numpy({name}).float()."
-            )
-        raise TypeError(f"{name} must be a torch tensor; got {type(images).__name__}.")
+    images = tensor(images, name)
     if not torch.is_floating_point(images):
         fix = f"{name}.float() / 255" if images.dtype == torch.uint8 else f"{name}.float()"
         raise TypeError(f"{name} must be floating point; got {images.dtype}. Convert them: {fix}.")

@@ -13,8 +13,10 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from PIL import Image
 
-from .patches import _pair
+from .checks import fraction, int_pair, nonnegative_float, nonnegative_int, positive_int
+from .patches import grid_size, patchify
 
 __all__ = ["PHOTOS", "Digits", "Shapes", "load_digits", "load_photo", "make_shapes", "stratified_subset"]
 
@@ -34,8 +36,6 @@ def _read_sample_image(filename: str) -> np.ndarray:
         from sklearn.datasets import load_sample_image
 
         return np.array(load_sample_image(filename))
-    from PIL import Image
-
     with Image.open(path) as photo:
         return np.array(photo.convert("RGB"))  # a writable copy
 
@@ -53,7 +53,7 @@ def load_photo(name: str = "china", size=None) -> torch.Tensor:
     image = image.permute(2, 0, 1).float() / 255.0  # (H, W, 3) uint8 -> (3, H, W) float
     if size is None:
         return image
-    th, tw = _pair(size, "size")
+    th, tw = int_pair(size, "size", example=(224, 224))
     h, w = image.shape[1:]
     scale = min(h / th, w / tw)  # largest crop with the target's aspect ratio
     ch, cw = round(th * scale), round(tw * scale)
@@ -78,12 +78,14 @@ class Digits:
 
 def load_digits(*, test_fraction: float = 0.2, seed: int = 0) -> Digits:
     """The scikit-learn digits, split with ``seed``: 1,797 images of ``(1, 8, 8)``."""
-    from sklearn.datasets import load_digits as _load
+    # Imported here, not at the top: sklearn.datasets takes about 1.5 s to import, and notebooks 00-04
+    # (10 s budgets) use the photos only.
+    from sklearn.datasets import load_digits as sklearn_digits
     from sklearn.model_selection import train_test_split
 
-    if not 0.0 < test_fraction < 1.0:
-        raise ValueError(f"test_fraction must be between 0 and 1; got {test_fraction}.")
-    bunch = _load()
+    test_fraction = fraction(test_fraction, "test_fraction", low_open=True, high_open=True, example=0.2)
+    seed = nonnegative_int(seed, "seed", example=0)
+    bunch = sklearn_digits()
     x = torch.from_numpy(bunch.images.astype(np.float32) / 16.0).unsqueeze(1)  # pixel values are 0..16
     y = torch.from_numpy(bunch.target.astype(np.int64))
     idx = np.arange(len(y))
@@ -121,13 +123,11 @@ def make_shapes(
     A label per patch (not per image) is what segmentation-like tasks ask of a
     ViT: keep every patch token and classify each one.
     """
-    from .patches import grid_size, patchify
-
-    if isinstance(n, bool) or not isinstance(n, int) or n <= 0:
-        raise ValueError(f"n must be a positive int; got {n!r}.")
-    if isinstance(max_shapes, bool) or not isinstance(max_shapes, int) or max_shapes < 1:
-        raise ValueError(f"max_shapes must be an int >= 1; got {max_shapes!r}.")
-    h, w = _pair(image_size, "image_size")
+    n = positive_int(n, "n", example=1024)
+    max_shapes = positive_int(max_shapes, "max_shapes", example=3)
+    noise = nonnegative_float(noise, "noise", example=0.08)
+    seed = nonnegative_int(seed, "seed", example=0)
+    h, w = int_pair(image_size, "image_size", example=32)
     grid_size((h, w), patch_size)  # raises if patch_size does not tile the image
     if min(h, w) < 8:
         raise ValueError(f"image_size must be at least 8 pixels a side to hold a shape; got {(h, w)}.")

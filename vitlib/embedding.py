@@ -12,7 +12,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .patches import _pair, grid_size, patchify
+from .checks import choice, float_images, int_pair, nonnegative_int, positive_float, positive_int
+from .patches import grid_size, patchify
 
 __all__ = [
     "PatchEmbedding",
@@ -22,17 +23,10 @@ __all__ = [
     "prepend_cls_token",
     "resize_pos_embed",
     "sincos_pos_embed_2d",
+    "table_grid",
 ]
 
 INTERPOLATIONS = ("nearest", "bilinear", "bicubic")
-
-
-def _positive_int(value, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise TypeError(f"{name} must be a positive int; got {value!r} of type {type(value).__name__}.")
-    if value <= 0:
-        raise ValueError(f"{name} must be a positive int; got {value}.")
-    return value
 
 
 class PatchEmbedding(nn.Module):
@@ -45,12 +39,12 @@ class PatchEmbedding(nn.Module):
 
     def __init__(self, *, image_size=224, patch_size: int = 16, in_chans: int = 3, embed_dim: int = 768):
         super().__init__()
-        self.image_size = _pair(image_size, "image_size")
-        self.patch_size = patch_size
+        self.image_size = int_pair(image_size, "image_size", example=224)
+        self.patch_size = patch_size = positive_int(patch_size, "patch_size", example=16)
         self.grid_size = grid_size(self.image_size, patch_size)  # raises if patch_size does not divide the image
         self.num_patches = self.grid_size[0] * self.grid_size[1]
-        in_chans = _positive_int(in_chans, "in_chans")
-        embed_dim = _positive_int(embed_dim, "embed_dim")
+        in_chans = positive_int(in_chans, "in_chans", example=3)
+        embed_dim = positive_int(embed_dim, "embed_dim", example=768)
         self.proj = nn.Conv2d(in_chans, embed_dim, kernel_size=patch_size, stride=patch_size)
 
     @property
@@ -71,15 +65,18 @@ class PatchEmbedding(nn.Module):
 
     def forward(self, images: torch.Tensor, *, route: str = "conv") -> torch.Tensor:
         """``(B, C, H, W) -> (B, N, D)`` by ``route="conv"`` (one Conv2d) or
-        ``route="linear"`` (:func:`patchify`, then the same weights as a matrix)."""
-        if route not in ("conv", "linear"):
-            raise ValueError(f"route must be 'conv' or 'linear'; got {route!r}.")
-        if not isinstance(images, torch.Tensor):
-            raise TypeError(f"images must be a torch.Tensor (B, C, H, W); got {type(images).__name__}.")
-        if images.dim() != 4:
-            hint = " Add a batch dimension: images.unsqueeze(0)." if images.dim() == 3 else ""
-            raise ValueError(f"images must be 4-D (B, C, H, W); got shape {tuple(images.shape)}.{hint}")
+        ``route="linear"`` (:func:`patchify`, then the same weights as a matrix).
+
+        Images follow the library's dtype policy (:func:`vitlib.checks.float_images`):
+        other float dtypes are converted to the weights' dtype, integer images refused."""
+        choice(route, "route", ("conv", "linear"))
+        images = float_images(images, "images", dtype=self.proj.weight.dtype)
         c, h, w = images.shape[1:]
+        if c != self.proj.in_channels and w == self.proj.in_channels and (h, c) == self.image_size:
+            raise ValueError(
+                f"images have shape {tuple(images.shape)}: channels last (B, H, W, C), but the patch embedding "
+                f"expects channels first (B, C, H, W). Move the channels: images.permute(0, 3, 1, 2)."
+            )
         if c != self.proj.in_channels:
             raise ValueError(
                 f"images have {c} channels but the patch embedding expects "
@@ -156,8 +153,8 @@ def learned_pos_embed(num_tokens: int, embed_dim: int, *, generator: torch.Gener
     timm calls ``trunc_normal_(std=.02)`` with absolute bounds of +-2, so at
     std 0.02 nothing is ever truncated: it is a plain normal.
     """
-    num_tokens = _positive_int(num_tokens, "num_tokens")
-    embed_dim = _positive_int(embed_dim, "embed_dim")
+    num_tokens = positive_int(num_tokens, "num_tokens", example=65)
+    embed_dim = positive_int(embed_dim, "embed_dim", example=64)
     return torch.randn(1, num_tokens, embed_dim, generator=generator) * 0.02
 
 
@@ -169,8 +166,9 @@ def sincos_pos_embed_2d(grid, embed_dim: int, *, cls_token: bool = True, tempera
     (MAE's frequencies; MAE puts the x quarters first, which changes nothing
     but the channel order). The [CLS] row, if any, is zeros.
     """
-    gh, gw = _pair(grid, "grid")
-    embed_dim = _positive_int(embed_dim, "embed_dim")
+    gh, gw = int_pair(grid, "grid", example=(4, 4))
+    embed_dim = positive_int(embed_dim, "embed_dim", example=64)
+    temperature = positive_float(temperature, "temperature", example=10000.0)
     if embed_dim % 4:
         raise ValueError(
             f"a 2-D sin-cos table needs embed_dim divisible by 4 (sin and cos for y and x); "
@@ -187,14 +185,17 @@ def sincos_pos_embed_2d(grid, embed_dim: int, *, cls_token: bool = True, tempera
     return table.unsqueeze(0)
 
 
-def _table_grid(pos_embed: torch.Tensor, grid, num_prefix_tokens, name: str = "grid") -> tuple[int, int]:
-    """Check a ``(1, prefix + gh*gw, D)`` table and return its grid (square if ``grid`` is None)."""
+def table_grid(pos_embed: torch.Tensor, grid=None, num_prefix_tokens: int = 1, name: str = "grid") -> tuple[int, int]:
+    """Check a position table and return its grid: ``(1, prefix + gh*gw, D) -> (gh, gw)``.
+
+    ``grid`` (named ``name`` in errors) is checked against the table's rows;
+    ``None`` means a square grid. The one copy of this check: plots and widgets use it too.
+    """
     if not isinstance(pos_embed, torch.Tensor):
         raise TypeError(f"pos_embed must be a torch.Tensor (1, T, D); got {type(pos_embed).__name__}.")
     if pos_embed.dim() != 3 or pos_embed.shape[0] != 1:
         raise ValueError(f"pos_embed must have shape (1, T, D); got {tuple(pos_embed.shape)}.")
-    if isinstance(num_prefix_tokens, bool) or not isinstance(num_prefix_tokens, int) or num_prefix_tokens < 0:
-        raise ValueError(f"num_prefix_tokens must be an int >= 0 (1 for [CLS]); got {num_prefix_tokens!r}.")
+    num_prefix_tokens = nonnegative_int(num_prefix_tokens, "num_prefix_tokens", example=1)
     n = pos_embed.shape[1] - num_prefix_tokens
     if n <= 0:
         raise ValueError(
@@ -208,7 +209,7 @@ def _table_grid(pos_embed: torch.Tensor, grid, num_prefix_tokens, name: str = "g
                 f"square grid; pass {name}=(gh, gw)."
             )
         return math.isqrt(n), math.isqrt(n)
-    grid = _pair(grid, name)
+    grid = int_pair(grid, name, example=(4, 4))
     if grid[0] * grid[1] != n:
         raise ValueError(
             f"{name}={grid} has {grid[0] * grid[1]} positions but pos_embed has {n} "
@@ -225,7 +226,7 @@ def position_similarity(pos_embed: torch.Tensor, grid=None, *, num_prefix_tokens
     with the position at row ``r``, column ``c``. The prefix rows ([CLS]) are
     left out; ``grid`` defaults to a square.
     """
-    gh, gw = _table_grid(pos_embed, grid, num_prefix_tokens)
+    gh, gw = table_grid(pos_embed, grid, num_prefix_tokens)
     table = F.normalize(pos_embed[0, num_prefix_tokens:].detach().float(), dim=-1)  # (N, D), unit rows
     return (table @ table.T).reshape(gh * gw, gh, gw)
 
@@ -248,14 +249,13 @@ def resize_pos_embed(
     ``interpolate_pos_encoding`` uses ``bicubic`` without antialias: pass
     ``antialias=False`` to match it. The same grid returns the table unchanged.
     """
-    if interpolation not in INTERPOLATIONS:
-        raise ValueError(f"interpolation must be one of {INTERPOLATIONS}; got {interpolation!r}.")
+    choice(interpolation, "interpolation", INTERPOLATIONS)
     if antialias and interpolation == "nearest":
         raise ValueError(
             "antialias=True needs interpolation 'bilinear' or 'bicubic'; pass antialias=False with 'nearest'."
         )
-    old_grid = _table_grid(pos_embed, old_grid, num_prefix_tokens, "old_grid")
-    new_grid = _pair(new_grid, "new_grid")
+    old_grid = table_grid(pos_embed, old_grid, num_prefix_tokens, "old_grid")
+    new_grid = int_pair(new_grid, "new_grid", example=(4, 4))
     if new_grid == old_grid:
         return pos_embed
     prefix, grid = pos_embed[:, :num_prefix_tokens], pos_embed[:, num_prefix_tokens:]

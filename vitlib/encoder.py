@@ -7,8 +7,8 @@ from typing import Literal, overload
 import torch
 from torch import nn
 
-from . import checks
 from .attention import Attention
+from .checks import fraction, positive_float, positive_int, tokens
 
 __all__ = ["Block", "DropPath", "Mlp"]
 
@@ -18,7 +18,9 @@ class Mlp(nn.Module):
 
     def __init__(self, dim: int, hidden_dim: int, *, drop: float = 0.0):
         super().__init__()
-        self.hidden_dim = checks.positive_int(hidden_dim, "hidden_dim", example=4 * dim)  # the stored width
+        dim = positive_int(dim, "dim", example=64)
+        self.hidden_dim = hidden_dim = positive_int(hidden_dim, "hidden_dim", example=4 * dim)  # the stored width
+        drop = fraction(drop, "drop", high_open=True, example=0.0)
         self.fc1 = nn.Linear(dim, hidden_dim)
         self.act = nn.GELU()
         self.drop1 = nn.Dropout(drop)
@@ -26,6 +28,9 @@ class Mlp(nn.Module):
         self.drop2 = nn.Dropout(drop)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """``(..., D) -> (..., D)``; a clear error if the last size is not ``dim``."""
+        if not isinstance(x, torch.Tensor) or x.dim() == 0 or x.shape[-1] != self.fc1.in_features:
+            tokens(x, "x", dim=self.fc1.in_features, ndim=max(getattr(x, "ndim", 3), 1))
         return self.drop2(self.fc2(self.drop1(self.act(self.fc1(x)))))
 
 
@@ -78,19 +83,21 @@ class Block(nn.Module):
         drop_path: float = 0.0,
     ):
         super().__init__()
+        dim = positive_int(dim, "dim", example=64)
+        mlp_ratio = positive_float(mlp_ratio, "mlp_ratio", example=4.0)
+        eps = positive_float(eps, "eps", example=1e-6)
+        drop_path = fraction(drop_path, "drop_path", high_open=True, example=0.1)
         self.norm1 = nn.LayerNorm(dim, eps=eps)
         self.attn = Attention(dim, num_heads=num_heads, qkv_bias=qkv_bias, attn_drop=attn_drop, proj_drop=proj_drop)
         self.drop_path1 = DropPath(drop_path)
         self.norm2 = nn.LayerNorm(dim, eps=eps)
         hidden = int(dim * mlp_ratio) if mlp_hidden_dim is None else mlp_hidden_dim
-        self.mlp = Mlp(dim, checks.positive_int(hidden, "mlp_hidden_dim", example=4 * dim), drop=proj_drop)
+        self.mlp = Mlp(dim, positive_int(hidden, "mlp_hidden_dim", example=4 * dim), drop=proj_drop)
         self.drop_path2 = DropPath(drop_path)
 
     def _check(self, x: torch.Tensor) -> None:
-        d = self.norm1.normalized_shape[0]
-        if x.dim() != 3 or x.shape[-1] != d:
-            hint = " Add a batch dimension: x.unsqueeze(0)." if x.dim() == 2 else ""
-            raise ValueError(f"the block expects tokens of shape (B, N, {d}); got {tuple(x.shape)}.{hint}")
+        """Cheap (type, dtype and shape; no pass over the data), so a direct call gets a clear error."""
+        tokens(x, "x", dim=self.norm1.normalized_shape[0])
 
     @overload
     def forward(self, x: torch.Tensor, *, return_attention: Literal[False] = False) -> torch.Tensor: ...

@@ -10,6 +10,7 @@ to run or a menu to click, never just "something is wrong".
 
 from __future__ import annotations
 
+import importlib
 import importlib.metadata as metadata
 import os
 import re
@@ -17,6 +18,8 @@ import sys
 import sysconfig
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import vitlib  # the package's __init__ imports neither torch nor numpy (PEP 562 lazy names)
 
 __all__ = ["EnvironmentReport", "check_environment"]
 
@@ -120,6 +123,34 @@ def _memory_gb() -> float | None:
     return min(sizes) / 1e9 if sizes else None
 
 
+def _shown(path: Path, cwd: Path) -> str:
+    """``path`` as the report prints it: relative to ``cwd`` if near it, else with ``~`` for the home folder
+    (else in full: only a broken setup, e.g. vitlib imported from another copy, gets there).
+
+    A stored notebook's output must not hold the absolute paths of the machine that ran it.
+    """
+    path = Path(path)
+    try:
+        relative = os.path.relpath(path, cwd)
+    except ValueError:  # another drive on Windows
+        relative = None
+    if relative is not None and relative.split(os.sep).count(os.pardir) <= 2:
+        return relative
+    try:
+        return str(Path("~") / path.relative_to(Path.home()))
+    except (ValueError, RuntimeError):
+        return str(path)  # far from here and from home: the full path is the only way to name it
+
+
+def _importable(module: str) -> str | None:
+    """``None`` if ``module`` imports, else the error it raised, in one line."""
+    try:
+        importlib.import_module(module)
+    except Exception as error:  # a broken install raises ImportError, OSError (a missing .so), AttributeError...
+        return f"{type(error).__name__}: {str(error).splitlines()[0] if str(error) else ''}"
+    return None
+
+
 def _checkout_of(path: Path) -> Path | None:
     """The repository that ``path`` (a notebook folder or the repository itself) belongs to, if any."""
     for folder in (path, *path.parents[:2]):
@@ -132,9 +163,24 @@ def check_environment(*, prefixes=None, cwd=None) -> EnvironmentReport:
     """Versions, the widget front end, where vitlib comes from, memory, and CPU/GPU, with a plain fix for each problem.
 
     ``prefixes`` are the install prefixes searched for JupyterLab's widget
-    extension (default: this Python's, then Jupyter's data path); ``cwd`` is
-    the notebook folder (default: the current directory).
+    extension (default: this Python's, then Jupyter's data path): one path (a
+    ``str`` or ``Path``) or a list of them; ``cwd`` is the notebook folder
+    (default: the current directory). Paths in the report are printed relative
+    to ``cwd`` (or with ``~``), never as the machine's absolute paths.
+
+    It imports neither torch nor numpy before checking them, so a missing or
+    broken install is reported with its fix instead of raising.
     """
+    if isinstance(prefixes, (str, os.PathLike)):
+        prefixes = [os.fspath(prefixes)]  # one prefix, not one per character
+    elif prefixes is not None:
+        try:
+            prefixes = [os.fspath(p) for p in prefixes]
+        except TypeError:
+            raise TypeError(
+                f"prefixes must be a path or a list of paths; got {prefixes!r}. Pass e.g. prefixes=[sys.prefix]."
+            ) from None
+    here = Path(cwd or os.getcwd()).resolve()
     found: dict[str, str] = {"python": sys.version.split()[0]}
     problems: list[str] = []
     notes: list[str] = []
@@ -149,6 +195,14 @@ def check_environment(*, prefixes=None, cwd=None) -> EnvironmentReport:
             )
             continue
         found[package] = version
+        module = {"scikit-learn": "sklearn"}.get(package, package)
+        if package in ("torch", "numpy") and (error := _importable(module)) is not None:
+            found[package] = f"{version}, broken"
+            problems.append(
+                f"{package} {version} is installed but does not import ({error}): reinstall it with "
+                f"`pip install --force-reinstall -r requirements.txt` in this environment, then restart the kernel."
+            )
+            continue
         if _version_tuple(version) < _version_tuple(minimum):
             problems.append(
                 f"{package} {version} is older than {minimum}: run `{INSTALL}` to get the tested versions, "
@@ -162,22 +216,21 @@ def check_environment(*, prefixes=None, cwd=None) -> EnvironmentReport:
             problems.append(f"{package} is not installed, and notebook {where} needs it: run `{INSTALL}`.")
 
     # vitlib: the notebooks must import the vitlib of the checkout they live in, not an old copy.
-    import vitlib
-
     imported = Path(vitlib.__file__).resolve().parent.parent
-    found["vitlib"] = f"{getattr(vitlib, '__version__', '?')} from {imported}"
-    checkout = _checkout_of(Path(cwd or os.getcwd()).resolve())
+    found["vitlib"] = f"{getattr(vitlib, '__version__', '?')} from {_shown(imported, here)}"
+    checkout = _checkout_of(here)
     if checkout is not None and checkout != imported:
         problems.append(
-            f"vitlib is imported from {imported}, not from this copy of the series ({checkout}): "
-            f"run `pip install -e {checkout}` in this environment, then restart the kernel."
+            f"vitlib is imported from {_shown(imported, here)}, not from this copy of the series "
+            f"({_shown(checkout, here)}): run `pip install -e {_shown(checkout, here)}` in this environment, "
+            "then restart the kernel."
         )
 
     # The widget front end: JupyterLab's widget manager, in a version that speaks this ipywidgets.
     if prefixes is None:  # this Python's prefixes, then Jupyter's data path (user and system folders)
         extension = _widget_frontend([], _lab_extension_dirs(_default_prefixes()))
     else:
-        extension = _widget_frontend(list(prefixes))
+        extension = _widget_frontend(prefixes)
     shell = _shell()
     try:
         frontend_version = metadata.version("jupyterlab_widgets")
@@ -230,7 +283,7 @@ def check_environment(*, prefixes=None, cwd=None) -> EnvironmentReport:
             )
 
     try:
-        import torch
+        import torch  # here, not at the top: a missing or broken torch must not stop the check
 
         if torch.cuda.is_available():
             found["device"] = f"cuda ({torch.cuda.get_device_name(0)}); a CPU is enough for every notebook"
@@ -238,6 +291,6 @@ def check_environment(*, prefixes=None, cwd=None) -> EnvironmentReport:
             found["device"] = "cpu, and an Apple GPU (mps); a CPU is enough for every notebook"
         else:
             found["device"] = f"cpu ({torch.get_num_threads()} threads; every notebook is sized for a CPU)"
-    except ImportError:
-        found["device"] = "unknown (torch missing)"
+    except Exception:  # missing or broken: already a problem above, with its fix
+        found["device"] = "unknown (torch does not import)"
     return EnvironmentReport(found, problems, notes)

@@ -29,21 +29,33 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import pickle
 import re
+import socket
 import warnings
 from dataclasses import replace
 from pathlib import Path
 
 import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file as load_safetensors
 
+from .checks import int_pair, positive_float, positive_int
 from .embedding import resize_pos_embed
 from .model import ViT, ViTConfig
-from .patches import _pair, grid_size
+from .patches import grid_size
+
+try:  # optional: it comes with transformers; without it, download_checkpoint says so
+    from huggingface_hub import hf_hub_download, try_to_load_from_cache
+except ImportError:  # pragma: no cover - depends on the environment
+    hf_hub_download = try_to_load_from_cache = None
 
 __all__ = [
     "RESIZE_DEFAULTS",
     "STANDARD_HEADS",
     "CheckpointMismatchError",
+    "DownloadError",
     "check_state_dict",
     "detect_layout",
     "download_checkpoint",
@@ -80,8 +92,9 @@ class CheckpointMismatchError(ValueError):
     the reverse; ``wrong_shape``: ``(key, checkpoint shape, model shape)``.
     """
 
-    def __init__(self, *, missing=(), unexpected=(), wrong_shape=(), sources=None, hint: str = ""):
+    def __init__(self, *, missing=(), unexpected=(), wrong_shape=(), wrong_dtype=(), sources=None, hint: str = ""):
         self.missing, self.unexpected, self.wrong_shape = list(missing), list(unexpected), list(wrong_shape)
+        self.wrong_dtype = list(wrong_dtype)
         sources = sources or {}
 
         def name(key: str) -> str:
@@ -93,6 +106,10 @@ class CheckpointMismatchError(ValueError):
         lines += [
             f"  wrong shape: {name(k)}: checkpoint {tuple(got)}, model {tuple(want)}"
             for k, got, want in self.wrong_shape
+        ]
+        lines += [
+            f"  wrong dtype: {name(k)}: checkpoint {got}, model {want} (integer or bool values are not weights)"
+            for k, got, want in self.wrong_dtype
         ]
         if hint:
             lines.append(hint)
@@ -119,18 +136,29 @@ def _unwrap(obj, origin: str) -> dict[str, torch.Tensor]:
     return dict(obj)
 
 
+def _unreadable(path: Path, what: str, error: Exception) -> ValueError:
+    detail = str(error).splitlines()[0] if str(error) else type(error).__name__
+    size = path.stat().st_size if path.exists() else 0
+    state = "it is empty (0 bytes)" if size == 0 else f"it is {size} bytes"
+    return ValueError(
+        f"cannot read {path.name} ({path}): not a valid {what}; {state} ({detail}). It may be truncated "
+        f"(an unfinished download) or another kind of file under this name: download or save it again."
+    )
+
+
 def _load_file(path: Path) -> dict[str, torch.Tensor]:
     if path.suffix == ".safetensors":
-        from safetensors.torch import load_file
-
-        return load_file(str(path), device="cpu")
+        try:
+            return load_safetensors(str(path), device="cpu")
+        except (SafetensorError, OSError) as error:
+            raise _unreadable(path, ".safetensors file", error) from error
     if path.suffix in _SUFFIXES_PICKLE:
-        import pickle
-
         try:
             # weights_only=True: only tensors and plain containers; a pickle that
             # would run code (a __reduce__ calling os.system, ...) is refused.
             return _unwrap(torch.load(path, map_location="cpu", weights_only=True), str(path))
+        except (EOFError, RuntimeError) as error:  # empty, truncated, or not a torch file at all
+            raise _unreadable(path, "torch state dict", error) from error
         except pickle.UnpicklingError as error:
             raise ValueError(
                 f"refused to load {path}: it is not a plain tensor file, and unpickling it could run arbitrary "
@@ -143,6 +171,43 @@ def _load_file(path: Path) -> dict[str, torch.Tensor]:
     )
 
 
+def _read_json(file: Path, what: str) -> dict:
+    """A JSON object from ``file``; a clear error naming the file if it is not JSON or not an object."""
+    try:
+        value = json.loads(file.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ValueError(
+            f"{file.name} ({file}) is not valid JSON ({error}); {what}: download or write it again."
+        ) from None
+    if not isinstance(value, dict):
+        raise ValueError(f"{file.name} ({file}) holds a JSON {type(value).__name__}, not an object ({{...}}); {what}.")
+    return value
+
+
+def _shard_paths(index: Path) -> list[Path]:
+    """The shard files a ``*.index.json`` names, each checked to lie inside the index's folder.
+
+    A shard path that is absolute or climbs out with ``..`` is refused: a checkpoint
+    folder must never make vitlib read files outside itself.
+    """
+    data = _read_json(index, "it should map each weight to its shard file")
+    weight_map = data.get("weight_map")
+    if not isinstance(weight_map, dict) or not weight_map:
+        raise ValueError(f'{index.name} ({index}) has no "weight_map" object naming the shard files.')
+    folder = index.parent.resolve()
+    shards = []
+    for name in sorted(set(map(str, weight_map.values()))):
+        relative = Path(name)
+        target = (folder / relative).resolve()
+        if relative.is_absolute() or ".." in relative.parts or not target.is_relative_to(folder):
+            raise ValueError(
+                f"refused shard {name!r} named in {index.name} ({index}): a shard must be a file inside the "
+                "checkpoint's folder, not an absolute path or one with '..'. The index is corrupt or malicious."
+            )
+        shards.append(target)
+    return shards
+
+
 def read_checkpoint(path) -> tuple[dict[str, torch.Tensor], dict]:
     """A checkpoint file or folder -> ``(state dict, config.json dict or {})``.
 
@@ -150,6 +215,9 @@ def read_checkpoint(path) -> tuple[dict[str, torch.Tensor], dict]:
     folder holding ``model.safetensors`` (a sharded ``*.index.json`` too) or
     ``pytorch_model.bin``. A ``config.json`` beside the weights (as
     ``save_pretrained`` and the Hub write it) is returned too.
+
+    Empty, truncated or mislabelled files, a ``config.json`` that is not a JSON
+    object, and shard paths outside the folder raise ``ValueError`` naming the file.
     """
     path = Path(path).expanduser()
     if not path.exists():
@@ -159,10 +227,9 @@ def read_checkpoint(path) -> tuple[dict[str, torch.Tensor], dict]:
         index = path / "model.safetensors.index.json"
         candidates = [path / "model.safetensors", path / "pytorch_model.bin"]
         if index.exists():
-            shards = sorted(set(json.loads(index.read_text())["weight_map"].values()))
             state = {}
-            for shard in shards:
-                state.update(_load_file(path / shard))
+            for shard in _shard_paths(index):
+                state.update(_load_file(shard))
         elif found := [c for c in candidates if c.exists()]:
             state = _load_file(found[0])
         else:
@@ -170,7 +237,7 @@ def read_checkpoint(path) -> tuple[dict[str, torch.Tensor], dict]:
     else:
         state = _load_file(path)
     config_file = folder / "config.json"
-    config = json.loads(config_file.read_text()) if config_file.exists() else {}
+    config = _read_json(config_file, "it should describe the model") if config_file.exists() else {}
     return _unwrap(state, str(path)), config
 
 
@@ -337,7 +404,7 @@ def infer_config(
                 f"or a config with the checkpoint's image size."
             )
         grid = (side, side)
-    grid = _pair(grid, "grid")
+    grid = int_pair(grid, "grid", example=(14, 14))
     if grid[0] * grid[1] != n:
         raise ValueError(f"the grid {grid} has {grid[0] * grid[1]} positions but pos_embed holds {n}.")
     depth = len({int(m.group(1)) for k in state_dict if (m := re.match(r"blocks\.(\d+)\.", k))})
@@ -353,7 +420,7 @@ def infer_config(
         num_classes=0 if head is None else head.shape[0],
         embed_dim=d,
         depth=depth,
-        num_heads=num_heads or _heads_for(d),
+        num_heads=_heads_for(d) if num_heads is None else positive_int(num_heads, "num_heads", example=12),
         mlp_ratio=hidden / d,
         mlp_hidden_dim=None if int(hidden / d * d) == hidden else hidden,  # stored when the ratio does not give it back
         qkv_bias="blocks.0.attn.qkv.bias" in state_dict,
@@ -361,8 +428,18 @@ def infer_config(
     )
 
 
-def _config_from_hf(hf: dict, *, num_classes: int) -> ViTConfig:
-    """A :class:`ViTConfig` from a transformers ``ViTConfig`` (as a dict)."""
+def _config_from_hf(hf: dict, *, num_classes: int, origin: str = "config.json") -> ViTConfig:
+    """A :class:`ViTConfig` from a transformers ``ViTConfig`` (as a dict); errors name ``origin``."""
+    missing = [k for k in ("hidden_size", "num_attention_heads", "num_hidden_layers") if k not in hf]
+    if missing:
+        raise ValueError(f"{origin} lacks {', '.join(missing)}: it does not describe a ViT; write the field(s) in.")
+    try:
+        return _hf_fields(hf, num_classes)
+    except (TypeError, ValueError, ZeroDivisionError) as error:
+        raise ValueError(f"{origin} describes no valid ViT: {error}") from None
+
+
+def _hf_fields(hf: dict, num_classes: int) -> ViTConfig:
     if hf.get("model_type", "vit") != "vit":
         raise ValueError(f"config.json describes model_type={hf['model_type']!r}; vitlib loads plain ViT ('vit') only.")
     if hf.get("hidden_act", "gelu") != "gelu":
@@ -370,10 +447,11 @@ def _config_from_hf(hf: dict, *, num_classes: int) -> ViTConfig:
             f"the checkpoint uses hidden_act={hf['hidden_act']!r}; vitlib's MLP uses exact GELU ('gelu'), "
             f"so the numbers would differ."
         )
-    d, heads = hf["hidden_size"], hf["num_attention_heads"]
+    d = positive_int(hf["hidden_size"], "hidden_size", example=768)
+    heads = positive_int(hf["num_attention_heads"], "num_attention_heads", example=12)
     if hf.get("head_dim") not in (None, d // heads) or d % heads:
         raise ValueError(f"hidden_size {d} with {heads} heads of head_dim {hf.get('head_dim')} is not a standard ViT.")
-    hidden = hf.get("intermediate_size", 4 * d)
+    hidden = positive_int(hf.get("intermediate_size", 4 * d), "intermediate_size", example=4 * d)
     size = hf.get("image_size", 224)
     size = size if isinstance(size, int) else tuple(size)
     return ViTConfig(
@@ -387,7 +465,7 @@ def _config_from_hf(hf: dict, *, num_classes: int) -> ViTConfig:
         mlp_ratio=hidden / d,
         mlp_hidden_dim=None if int(hidden / d * d) == hidden else hidden,
         qkv_bias=hf.get("qkv_bias", True),
-        eps=hf.get("layer_norm_eps", EPS_DEFAULTS["hf"]),
+        eps=positive_float(hf.get("layer_norm_eps", EPS_DEFAULTS["hf"]), "layer_norm_eps", example=1e-12),
     )
 
 
@@ -410,18 +488,33 @@ def _checkpoint_grid(state, hf_config: dict) -> tuple[int, int] | None:
 
 
 def check_state_dict(model: torch.nn.Module, state_dict, *, sources=None) -> None:
-    """Raise :class:`CheckpointMismatchError` unless ``state_dict`` fits ``model`` exactly (names and shapes)."""
+    """Raise :class:`CheckpointMismatchError` unless ``state_dict`` fits ``model`` exactly.
+
+    Names and shapes must match; floating-point weights may come in another float
+    dtype (converted on loading), but integer or bool tensors are refused.
+    """
     own = model.state_dict()
     missing = [k for k in own if k not in state_dict]
     unexpected = [k for k in state_dict if k not in own]
+    for key, value in state_dict.items():
+        if not isinstance(value, torch.Tensor):
+            raise TypeError(f"state dict entry {key!r} is a {type(value).__name__}, not a tensor.")
     wrong = [
         (k, state_dict[k].shape, v.shape) for k, v in own.items() if k in state_dict and state_dict[k].shape != v.shape
     ]
-    if missing or unexpected or wrong:
+    # Floating-point weights of another precision (fp16, bf16, fp64) load converted; integer or bool tensors
+    # would be cast silently into meaningless weights, so they are refused.
+    wrong_dtype = [
+        (k, state_dict[k].dtype, v.dtype)
+        for k, v in own.items()
+        if k in state_dict and v.is_floating_point() and not state_dict[k].is_floating_point()
+    ]
+    if missing or unexpected or wrong or wrong_dtype:
         raise CheckpointMismatchError(
             missing=missing,
             unexpected=unexpected,
             wrong_shape=wrong,
+            wrong_dtype=wrong_dtype,
             sources=sources,
             hint="Fix: load it with a config that matches it (or none, to infer one from the shapes), "
             "or repair the keys named above.",
@@ -456,9 +549,11 @@ def load_checkpoint(
     Any key that is missing, unexpected or of the wrong shape raises
     :class:`CheckpointMismatchError`, naming every one.
     """
+    if num_heads is not None:
+        num_heads = positive_int(num_heads, "num_heads", example=12)
     if isinstance(source, dict):
         state, hf_config = _unwrap(source, "the state dict"), {}
-    elif isinstance(source, (str, Path)):
+    elif isinstance(source, (str, os.PathLike)):
         state, hf_config = read_checkpoint(source)
     else:
         raise TypeError(f"source must be a path or a state dict; got {type(source).__name__}.")
@@ -470,7 +565,9 @@ def load_checkpoint(
     if config is None:
         if layout == "hf" and "hidden_size" in hf_config:
             head = state.get("head.weight")
-            config = _config_from_hf(hf_config, num_classes=0 if head is None else head.shape[0])
+            config = _config_from_hf(
+                hf_config, num_classes=0 if head is None else head.shape[0], origin=f"config.json beside {source}"
+            )
             if num_heads is not None:
                 config = replace(config, num_heads=num_heads)
         else:
@@ -487,6 +584,11 @@ def load_checkpoint(
         if antialias is not None:
             resize["antialias"] = antialias
         state = {**state, "pos_embed": resize_pos_embed(state["pos_embed"], new_grid, ckpt_grid, **resize)}
+    return _build(config, state, sources)
+
+
+def _build(config: ViTConfig, state: dict[str, torch.Tensor], sources) -> ViT:
+    """The shared tail of both load paths: build, check every key, load strictly, eval mode."""
     model = ViT(config)
     check_state_dict(model, state, sources=sources)
     model.load_state_dict(state, strict=True)
@@ -504,42 +606,82 @@ def vit_from_transformers(hf_model) -> ViT:
         raise TypeError(f"expected a transformers ViT model; got {type(hf_model).__name__}.")
     state, sources = _convert_hf(hf_model.state_dict())
     head = state.get("head.weight")
-    config = _config_from_hf(hf_config.to_dict(), num_classes=0 if head is None else head.shape[0])
-    model = ViT(config)
-    check_state_dict(model, state, sources=sources)
-    model.load_state_dict(state, strict=True)
-    return model.eval()
+    config = _config_from_hf(
+        hf_config.to_dict(), num_classes=0 if head is None else head.shape[0], origin="the model's config"
+    )
+    return _build(config, state, sources)
 
 
-def download_checkpoint(repo_id: str, filename: str = "model.safetensors", *, timeout: float = 3.0) -> Path | None:
-    """Fetch ``filename`` (and ``config.json``) of a Hub repository; ``None`` with a message when offline.
+class DownloadError(OSError):
+    """A checkpoint could not be fetched. ``reason`` says why, for code to act on:
 
-    Uses the local Hugging Face cache first; only then, and only if
-    ``huggingface.co`` answers within ``timeout`` seconds, the network.
-    Returns the local path of the weights, or ``None`` (and prints why).
+    - ``"not_installed"``: ``huggingface_hub`` is missing;
+    - ``"offline"``: ``HF_HUB_OFFLINE=1`` asks for no network, and the files are not in the local cache;
+    - ``"unreachable"``: ``huggingface.co`` did not answer within the timeout;
+    - ``"failed"``: the Hub answered but the download failed (unknown repository, file or revision, ...).
     """
-    try:
-        from huggingface_hub import hf_hub_download
-    except ImportError:
-        print("huggingface_hub is not installed: cannot download; carry on with a local file.")
-        return None
-    try:  # already downloaded?
-        path = hf_hub_download(repo_id, filename, local_files_only=True)
-        hf_hub_download(repo_id, "config.json", local_files_only=True)
-        return Path(path)
-    except Exception:
-        pass
-    import socket
 
+    def __init__(self, reason: str, message: str):
+        super().__init__(message)
+        self.reason = reason
+
+
+def _offline() -> bool:
+    return os.environ.get("HF_HUB_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def download_checkpoint(
+    repo_id: str, filename: str = "model.safetensors", *, revision: str = "main", timeout: float = 3.0
+) -> Path:
+    """Fetch ``filename`` and ``config.json`` of a Hub repository at ``revision``; the local path of the weights.
+
+    ``revision`` pins what is fetched: a branch (default ``"main"``), a tag, or
+    for a reproducible result a commit hash. The local Hugging Face cache is
+    tried first. With ``HF_HUB_OFFLINE=1`` nothing touches the network: a file
+    not in the cache raises at once. Otherwise ``huggingface.co`` must answer
+    within ``timeout`` seconds before the download starts.
+
+    Raises :class:`DownloadError` (an ``OSError``) whose ``reason`` is
+    ``"not_installed"``, ``"offline"``, ``"unreachable"`` or ``"failed"``; it
+    never prints. In a notebook::
+
+        try:
+            source = hub.download_checkpoint("google/vit-base-patch16-224")
+        except hub.DownloadError as error:
+            print(error)  # e.g. offline: carry on without pretrained weights
+            source = None
+    """
+    for name, value in (("repo_id", repo_id), ("filename", filename), ("revision", revision)):
+        if not isinstance(value, str) or not value:
+            raise TypeError(f"{name} must be a non-empty string; got {value!r}.")
+    timeout = positive_float(timeout, "timeout", example=3.0)
+    where = f"{repo_id}/{filename} at revision {revision!r}"
+    if hf_hub_download is None:
+        raise DownloadError(
+            "not_installed",
+            f"huggingface_hub is not installed, so {where} cannot be fetched: `pip install huggingface_hub`.",
+        )
+    # Already downloaded? A look at the cache folder only: even hf_hub_download(local_files_only=True)
+    # may reach the network (huggingface_hub fetches a registry for its user-agent header).
+    cache_dir = os.environ.get("HF_HUB_CACHE") or None
+    cached = [
+        try_to_load_from_cache(repo_id, f, cache_dir=cache_dir, revision=revision) for f in (filename, "config.json")
+    ]
+    if all(isinstance(c, str) for c in cached):
+        return Path(cached[0])
+    if _offline():
+        raise DownloadError(
+            "offline", f"offline (HF_HUB_OFFLINE=1) and {where} is not in the local cache: not downloading."
+        )
     try:
         socket.create_connection(("huggingface.co", 443), timeout=timeout).close()
     except OSError as error:
-        print(f"offline ({type(error).__name__}: huggingface.co not reachable): not downloading {repo_id}.")
-        return None
+        raise DownloadError(
+            "unreachable", f"offline: huggingface.co did not answer ({type(error).__name__}); not downloading {where}."
+        ) from error
     try:
-        path = hf_hub_download(repo_id, filename)
-        hf_hub_download(repo_id, "config.json")
-    except Exception as error:
-        print(f"could not download {repo_id}/{filename}: {type(error).__name__}: {error}")
-        return None
+        path = hf_hub_download(repo_id, filename, revision=revision)
+        hf_hub_download(repo_id, "config.json", revision=revision)
+    except Exception as error:  # huggingface_hub's errors (HTTP, unknown repo/revision, disk) have no common base
+        raise DownloadError("failed", f"could not download {where}: {type(error).__name__}: {error}") from error
     return Path(path)

@@ -19,6 +19,12 @@ from typing import NamedTuple
 import torch
 from torch import nn
 
+from .checks import float_images, fraction, positive_float, positive_int, tensor, whole
+from .embedding import sincos_pos_embed_2d
+from .encoder import Block
+from .model import ViT
+from .patches import patchify, unpatchify
+
 __all__ = [
     "MAEOutput",
     "MAETrainConfig",
@@ -55,16 +61,15 @@ def num_kept(num_tokens: int, mask_ratio: float) -> int:
 
     Raises ``ValueError`` for a ratio outside [0, 1) or one that would hide every token.
     """
-    if isinstance(mask_ratio, bool) or not isinstance(mask_ratio, (int, float)):
-        kind = type(mask_ratio).__name__
-        raise TypeError(f"mask_ratio must be a number in [0, 1); got {mask_ratio!r} of type {kind}.")
-    if not (0.0 <= mask_ratio < 1.0) or math.isnan(mask_ratio):
+    try:
+        mask_ratio = fraction(mask_ratio, "mask_ratio", high_open=True, example=0.75)
+    except ValueError as error:
+        ratio = float(mask_ratio)
+        hint = " A percentage? Divide by 100." if 1.0 < ratio <= 100.0 else ""
         raise ValueError(
-            f"mask_ratio must be in [0, 1) (the fraction of patches to hide, e.g. 0.75); got {mask_ratio}."
-            + (" A percentage? Divide by 100." if 1.0 < mask_ratio <= 100.0 else "")
-        )
-    if isinstance(num_tokens, bool) or not isinstance(num_tokens, int) or num_tokens <= 0:
-        raise ValueError(f"num_tokens must be a positive int; got {num_tokens!r}.")
+            f"mask_ratio must be in [0, 1) (the fraction of patches to hide, e.g. 0.75); got {ratio}.{hint}"
+        ) from error
+    num_tokens = positive_int(num_tokens, "num_tokens", example=16)
     keep = round(num_tokens * (1.0 - mask_ratio))
     if keep == 0:
         raise ValueError(
@@ -87,13 +92,17 @@ def random_masking(
     makes the choice repeatable. ``restore_order(kept_and_filled, ids_restore)``
     undoes the shuffle.
     """
-    if not isinstance(tokens, torch.Tensor) or tokens.dim() != 3:
-        shape = tuple(tokens.shape) if isinstance(tokens, torch.Tensor) else type(tokens).__name__
-        raise ValueError(f"tokens must be a (B, N, D) tensor (patch tokens, without [CLS]); got {shape}.")
+    tensor(tokens, "tokens")
+    if tokens.dim() != 3:
+        raise ValueError(
+            f"tokens must be a (B, N, D) tensor (patch tokens, without [CLS]); got shape {tuple(tokens.shape)}."
+        )
     if generator is not None and seed is not None:
         raise ValueError("give either seed or generator, not both.")
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator must be a torch.Generator; got {type(generator).__name__}. Or pass seed=0.")
     if seed is not None:
-        generator = torch.Generator().manual_seed(seed)
+        generator = torch.Generator().manual_seed(whole(seed, "seed", example=0))
     b, n, d = tokens.shape
     keep = num_kept(n, mask_ratio)
     noise = torch.rand(b, n, generator=generator).to(tokens.device)  # one random number per token
@@ -113,10 +122,23 @@ def restore_order(shuffled: torch.Tensor, ids_restore: torch.Tensor) -> torch.Te
     MAE's decoder appends a mask token for every removed patch to the kept
     tokens and calls this to put each token back on its patch.
     """
+    tensor(shuffled, "shuffled")
+    tensor(ids_restore, "ids_restore")
+    if ids_restore.dtype != torch.int64:
+        raise TypeError(
+            f"ids_restore must hold int64 indices (as random_masking returns them); got {ids_restore.dtype}. "
+            "Convert it: ids_restore.long()."
+        )
     if shuffled.dim() != 3 or shuffled.shape[:2] != ids_restore.shape:
         raise ValueError(
             f"shuffled must be (B, N, D) with (B, N) = ids_restore.shape {tuple(ids_restore.shape)}; "
             f"got {tuple(shuffled.shape)}. Append one mask token per removed patch first."
+        )
+    n = ids_restore.shape[1]
+    if ids_restore.numel() and (int(ids_restore.min()) < 0 or int(ids_restore.max()) >= n):
+        raise ValueError(
+            f"ids_restore must hold positions in [0, {n}); got values from {int(ids_restore.min())} to "
+            f"{int(ids_restore.max())}. Pass the ids_restore that random_masking returned."
         )
     return shuffled.gather(1, ids_restore.unsqueeze(-1).expand(-1, -1, shuffled.shape[-1]))
 
@@ -129,13 +151,24 @@ def encode_visible(
     ``(B, C, H, W) -> (B, 1+K, D)`` ([CLS] and the K visible tokens, after the
     final norm) and the :class:`Masked` record (its ``kept`` holds the
     embedded tokens before the blocks). Positions are added *before* masking,
-    so every kept token still knows where it came from.
+    so every kept token still knows where it came from. ``model`` is a ViT (anything
+    with ``patch_embed``, ``pos_embed``, ``cls_token``, ``blocks`` and ``norm``).
     """
+    _check_encoder(model, "model")
     patches = model.patch_embed(images) + model.pos_embed[:, 1:]  # (B, N, D), each with its position
     masked = random_masking(patches, mask_ratio, generator=generator, seed=seed)
     cls = (model.cls_token + model.pos_embed[:, :1]).expand(images.shape[0], -1, -1)
     tokens = torch.cat([cls, masked.kept], dim=1)  # (B, 1+K, D)
     return model.norm(model.blocks(tokens)), masked
+
+
+def _check_encoder(model, name: str) -> None:
+    missing = [a for a in ("patch_embed", "pos_embed", "cls_token", "blocks", "norm") if not hasattr(model, a)]
+    if missing:
+        raise TypeError(
+            f"{name} must be a vitlib.ViT (it needs {', '.join(missing)}); got {type(model).__name__}. "
+            "Build one with vitlib.ViT(...) or ViT.from_preset('digits', num_classes=0)."
+        )
 
 
 class MAEOutput(NamedTuple):
@@ -173,14 +206,18 @@ class MaskedAutoencoder(nn.Module):
         mask_ratio: float = 0.75,
     ):
         super().__init__()
-        from .embedding import _positive_int, sincos_pos_embed_2d
-        from .encoder import Block
-        from .model import ViT
-
         if not isinstance(encoder, ViT):
+            _check_encoder(encoder, "encoder")  # names what is missing
             raise TypeError(f"encoder must be a vitlib.ViT; got {type(encoder).__name__}.")
-        _positive_int(decoder_dim, "decoder_dim")
-        _positive_int(decoder_depth, "decoder_depth")
+        decoder_dim = positive_int(decoder_dim, "decoder_dim", example=64)
+        decoder_depth = positive_int(decoder_depth, "decoder_depth", example=1)
+        decoder_heads = positive_int(decoder_heads, "decoder_heads", example=4)
+        mlp_ratio = positive_float(mlp_ratio, "mlp_ratio", example=2.0)
+        if decoder_dim % 4:
+            raise ValueError(
+                f"decoder_dim ({decoder_dim}) must be divisible by 4 for the decoder's 2-D sin-cos positions; "
+                f"try decoder_dim={decoder_dim // 4 * 4 or 4}."
+            )
         if decoder_dim % decoder_heads:
             raise ValueError(
                 f"decoder_dim ({decoder_dim}) must be divisible by decoder_heads ({decoder_heads}); "
@@ -209,14 +246,18 @@ class MaskedAutoencoder(nn.Module):
         return self.decoder_pred(self.decoder_norm(self.decoder_blocks(x)))[:, 1:]  # drop [CLS]
 
     def forward(self, images: torch.Tensor, *, mask_ratio: float | None = None, generator=None, seed=None):
-        """Hide, encode, decode: ``(B, C, H, W) ->`` :class:`MAEOutput` (the loss counts hidden patches only)."""
-        from .patches import patchify
+        """Hide, encode, decode: ``(B, C, H, W) ->`` :class:`MAEOutput` (the loss counts hidden patches only).
 
-        ratio = self.mask_ratio if mask_ratio is None else mask_ratio
-        if isinstance(images, torch.Tensor) and images.dim() == 4 and images.shape[0] == 0:
+        Images follow the library's dtype policy (:func:`vitlib.checks.float_images`); an empty
+        batch is refused (its loss would be 0 / 0 = NaN).
+        """
+        images = float_images(images, "images", dtype=self.decoder_pred.weight.dtype)
+        if images.shape[0] == 0:
             raise ValueError(
-                f"images hold no images (shape {tuple(images.shape)}): the loss of an empty batch is undefined."
+                f"images hold no image (batch size 0, shape {tuple(images.shape)}): "
+                "the loss of an empty batch is undefined; pass at least one image."
             )
+        ratio = self.mask_ratio if mask_ratio is None else mask_ratio
         if ratio == 0:
             raise ValueError("mask_ratio=0 hides nothing, so there is nothing to reconstruct; use e.g. 0.5.")
         visible, masked = encode_visible(self.encoder, images, ratio, generator=generator, seed=seed)
@@ -234,8 +275,7 @@ class MaskedAutoencoder(nn.Module):
         The reconstruction keeps the visible patches as they are and pastes
         the decoder's pixels into the hidden ones, as MAE's figures do.
         """
-        from .patches import patchify, unpatchify
-
+        images = float_images(images, "images", dtype=self.decoder_pred.weight.dtype)
         was_training = self.training
         self.eval()
         out = self(images, mask_ratio=mask_ratio, seed=seed)

@@ -13,9 +13,10 @@ from typing import Literal, overload
 import torch
 from torch import nn
 
-from . import checks
+from .checks import choice, fraction, int_pair, nonnegative_int, positive_float, positive_int
 from .embedding import PatchEmbedding, learned_pos_embed, prepend_cls_token, sincos_pos_embed_2d
 from .encoder import Block
+from .patches import grid_size
 
 __all__ = ["PRESETS", "ViT", "ViTConfig"]
 
@@ -53,6 +54,45 @@ class ViTConfig:
     def __repr__(self) -> str:
         fields = [f"{k}={v!r}" for k, v in asdict(self).items() if k != "mlp_hidden_dim" or v is not None]
         return f"ViTConfig({', '.join(fields)})"
+
+    def __post_init__(self):
+        """A bad config cannot be built: every field is checked here, with the fix in the message."""
+        # Values are checked, not rewritten: the config keeps what was passed (its repr and equality unchanged).
+        size = int_pair(self.image_size, "image_size", example=224)
+        positive_int(self.patch_size, "patch_size", example=16)
+        grid_size(size, self.patch_size)  # patches must tile the image
+        positive_int(self.in_chans, "in_chans", example=3)
+        nonnegative_int(self.num_classes, "num_classes", example=10)  # 0: no head (the pooled features)
+        positive_int(self.embed_dim, "embed_dim", example=192)
+        nonnegative_int(self.depth, "depth", example=12)
+        positive_int(self.num_heads, "num_heads", example=3)
+        if self.embed_dim % self.num_heads:
+            heads = [h for h in range(1, min(self.embed_dim, 32) + 1) if self.embed_dim % h == 0]
+            raise ValueError(
+                f"embed_dim={self.embed_dim} is not divisible by num_heads={self.num_heads}: each head gets "
+                f"embed_dim/num_heads channels. Heads that divide {self.embed_dim}: {heads}."
+            )
+        positive_float(self.mlp_ratio, "mlp_ratio", example=4.0)
+        if int(self.embed_dim * self.mlp_ratio) < 1:
+            raise ValueError(
+                f"mlp_ratio={self.mlp_ratio} makes the MLP int({self.embed_dim} * {self.mlp_ratio}) = 0 wide; "
+                "pass e.g. mlp_ratio=4.0."
+            )
+        if not isinstance(self.qkv_bias, bool):
+            raise TypeError(f"qkv_bias must be True or False; got {self.qkv_bias!r}.")
+        choice(self.pos_embed, "pos_embed", ("learned", "sincos", "none"))  # "none": no positions (notebook 09)
+        if self.pos_embed == "sincos" and self.embed_dim % 4:
+            raise ValueError(
+                f"pos_embed='sincos' needs embed_dim divisible by 4 (sin and cos for y and x); "
+                f"got embed_dim={self.embed_dim}. Use pos_embed='learned' or e.g. "
+                f"embed_dim={self.embed_dim // 4 * 4 or 4}."
+            )
+        choice(self.pool, "pool", ("token", "mean"))
+        positive_float(self.eps, "eps", example=1e-6)
+        for name in ("drop_rate", "attn_drop_rate", "drop_path_rate"):
+            fraction(getattr(self, name), name, high_open=True, example=0.1)
+        if self.mlp_hidden_dim is not None:
+            positive_int(self.mlp_hidden_dim, "mlp_hidden_dim", example=4 * self.embed_dim)
 
 
 PRESETS: dict[str, ViTConfig] = {
@@ -99,24 +139,12 @@ class ViT(nn.Module):
             raise TypeError(
                 f"unknown ViT setting(s) {unknown}; the settings are {list(ViTConfig.__dataclass_fields__)}."
             )
-        config = replace(config or ViTConfig(), **overrides)
-        if config.depth < 0:
-            raise ValueError(f"depth must be >= 0 (the number of blocks); got {config.depth}.")
-        if config.mlp_ratio <= 0:
-            raise ValueError(
-                f"mlp_ratio must be positive (the MLP is mlp_ratio * embed_dim wide); got {config.mlp_ratio}."
+        if config is not None and not isinstance(config, ViTConfig):
+            raise TypeError(
+                f"config must be a ViTConfig; got {type(config).__name__}. "
+                "Pass e.g. ViT(ViTConfig(embed_dim=192, depth=12, num_heads=3)) or keywords: ViT(embed_dim=192, ...)."
             )
-        for name in ("drop_rate", "attn_drop_rate", "drop_path_rate"):
-            if not 0.0 <= getattr(config, name) < 1.0:
-                raise ValueError(f"{name} must be in [0, 1); got {getattr(config, name)}.")
-        if config.pos_embed not in ("learned", "sincos", "none"):
-            raise ValueError(
-                f"pos_embed must be 'learned' or 'sincos' (or 'none': no positions); got {config.pos_embed!r}."
-            )
-        if config.pool not in ("token", "mean"):
-            raise ValueError(f"pool must be 'token' or 'mean'; got {config.pool!r}.")
-        if config.mlp_hidden_dim is not None:
-            checks.positive_int(config.mlp_hidden_dim, "mlp_hidden_dim", example=4 * config.embed_dim)
+        config = replace(config or ViTConfig(), **overrides)  # ViTConfig.__post_init__ checks every field
         self.config = config
         d = config.embed_dim
         self.patch_embed = PatchEmbedding(
@@ -171,11 +199,12 @@ class ViT(nn.Module):
                 self.pos_embed.copy_(learned_pos_embed(self.pos_embed.shape[1], self.config.embed_dim))
 
     def embed(self, images: torch.Tensor) -> torch.Tensor:
-        """Patches, [CLS] in front, then positions: ``(B, C, H, W) -> (B, N+1, D)``."""
-        if not torch.is_floating_point(images):
-            raise TypeError(
-                f"images must be floating point; got {images.dtype}. Convert them, e.g. images.float() / 255."
-            )
+        """Patches, [CLS] in front, then positions: ``(B, C, H, W) -> (B, N+1, D)``.
+
+        The model's boundary: ``images`` are checked here once (the library's dtype policy,
+        :func:`vitlib.checks.float_images`: other float dtypes are converted to the weights' dtype,
+        integer images and numpy arrays are refused with the fix), and by the patch embedding's shape check.
+        """
         tokens = self.patch_embed(images)
         tokens = prepend_cls_token(tokens, self.cls_token)
         return tokens + self.pos_embed

@@ -15,11 +15,12 @@ weight be reused as a linear map with a plain ``weight.view(D, -1)``.
 from __future__ import annotations
 
 import math
-import operator
 from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
+
+from .checks import int_pair, positive_int
 
 __all__ = [
     "ROUTES",
@@ -34,39 +35,14 @@ __all__ = [
 ]
 
 
-def _pair(size, name: str) -> tuple[int, int]:
-    """An int or an (H, W) pair of positive ints, checked."""
-    if isinstance(size, (bool, str)):
-        raise TypeError(f"{name} must be an int or a pair (H, W) of ints; got {size!r}.")
-    if isinstance(size, int):
-        size = (size, size)
-    try:
-        h, w = size
-    except (TypeError, ValueError):
-        raise TypeError(f"{name} must be an int or a pair (H, W) of ints; got {size!r}.") from None
-    for v in (h, w):
-        if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
-            raise ValueError(f"{name} must hold positive ints; got {size!r}.")
-    return int(h), int(w)
-
-
 def _check_patch_size(patch_size) -> int:
-    if not isinstance(patch_size, (bool, int)) and hasattr(patch_size, "__index__"):
-        patch_size = operator.index(patch_size)  # numpy or 0-d torch integers behave like ints
-    if isinstance(patch_size, bool) or not isinstance(patch_size, int):
-        raise TypeError(
-            f"patch_size must be a positive int (the side of a square patch); "
-            f"got {patch_size!r} of type {type(patch_size).__name__}. "
-            f"Pass e.g. patch_size=16."
-        )
-    if patch_size <= 0:
-        raise ValueError(f"patch_size must be a positive int; got {patch_size}. Pass e.g. 16.")
-    return patch_size
+    """A positive whole number (numpy or 0-d torch integers behave like ints)."""
+    return positive_int(patch_size, "patch_size", example=16)
 
 
 def valid_patch_sizes(image_size) -> list[int]:
     """The patch sizes that divide both sides of an image: ``(H, W) -> [P, ...]``."""
-    h, w = _pair(image_size, "image_size")
+    h, w = int_pair(image_size, "image_size", example=(32, 32))
     g = math.gcd(h, w)
     return [p for p in range(1, g + 1) if g % p == 0]
 
@@ -77,15 +53,18 @@ def grid_size(image_size, patch_size) -> tuple[int, int]:
     Raises ``ValueError`` naming the side that ``patch_size`` does not divide
     and listing the patch sizes that would work.
     """
-    h, w = _pair(image_size, "image_size")
+    h, w = int_pair(image_size, "image_size", example=(32, 32))
     p = _check_patch_size(patch_size)
     bad = [f"{name} {v}" for name, v in (("height", h), ("width", w)) if v % p]
     if bad:
+        if p > h or p > w:  # no crop helps: a patch larger than the image
+            fix = "a patch cannot be larger than the image"
+        else:
+            fix = f"or crop/resize the image to {h - h % p}x{w - w % p}"
         raise ValueError(
             f"patch_size={p} does not divide the image {' and '.join(bad)} "
             f"(image is {h}x{w}); patches must tile the image exactly. "
-            f"Patch sizes that divide {h}x{w}: {valid_patch_sizes((h, w))}; "
-            f"or crop/resize the image to {h - h % p or p}x{w - w % p or p}."
+            f"Patch sizes that divide {h}x{w}: {valid_patch_sizes((h, w))}; {fix}."
         )
     return h // p, w // p
 
@@ -172,7 +151,7 @@ def unpatchify(patches: torch.Tensor, patch_size: int, image_size) -> torch.Tens
             else ""
         )
         raise ValueError(f"patches must be 3-D (B, N, C*P*P); got shape {tuple(patches.shape)}.{hint}")
-    h, w = _pair(image_size, "image_size")
+    h, w = int_pair(image_size, "image_size", example=(32, 32))
     gh, gw = grid_size((h, w), patch_size)
     p = _check_patch_size(patch_size)
     b, n, d = patches.shape
@@ -200,7 +179,7 @@ def explain_patch_size(image_size, patch_size, *, within: tuple[int, int] | None
     ``within=(low, high)`` when given (e.g. the range a slider can reach). The one source of this text
     for the widgets.
     """
-    h, w = _pair(image_size, "image_size")
+    h, w = int_pair(image_size, "image_size", example=(32, 32))
     p = _check_patch_size(patch_size)
     sides = [f"{name} {v} (remainder {v % p} px)" for name, v in (("height", h), ("width", w)) if v % p]
     if not sides:

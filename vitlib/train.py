@@ -356,7 +356,7 @@ def check_labels(labels, images: torch.Tensor, name: str = "labels", *, num_clas
         )
         raise TypeError(f"{name} must be an int64 torch tensor of class indices; got {kind}.")
     if labels.dtype != torch.int64:
-        raise TypeError(f"{name} must be int64 class indices; got {labels.dtype}. Use {name}.long().")
+        raise TypeError(f"{name} must be int64 class indices; got {labels.dtype}. Convert them: labels.long().")
     if labels.dim() != 1 or labels.shape[0] != images.shape[0]:
         raise ValueError(
             f"{name} must be 1-D with one label per image ({images.shape[0]}); got shape {tuple(labels.shape)}."

@@ -28,11 +28,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import checks
+from .checks import choice, int_pair, nonnegative_int, positive_int, tensor, whole
 from .data import Digits
 from .embedding import learned_pos_embed
 from .encoder import Block
 from .model import ViT, ViTConfig
-from .patches import _pair, grid_size, unpatchify
+from .patches import grid_size, unpatchify
 from .train import check_images, check_train_config, run_training, train_on_digits
 
 __all__ = [
@@ -62,16 +63,11 @@ VAE_ENCODER = ViTConfig(
 )
 
 
-def _positive_int(value, name: str, example: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive int; got {value!r}. Pass e.g. {name}={example}.")
-    return value
-
-
 def _check_pair(mu: torch.Tensor, logvar: torch.Tensor) -> None:
     for name, t in (("mu", mu), ("logvar", logvar)):
-        if not isinstance(t, torch.Tensor):
-            raise TypeError(f"{name} must be a torch.Tensor; got {type(t).__name__}. Use torch.as_tensor(...).")
+        tensor(t, name)
+        if not t.is_floating_point():
+            raise TypeError(f"{name} must be floating point; got {t.dtype}. Convert it: {name}.float().")
     if mu.shape != logvar.shape:
         raise ValueError(
             f"mu and logvar must have the same shape (..., L); got {tuple(mu.shape)} and {tuple(logvar.shape)}. "
@@ -134,7 +130,7 @@ def interpolate_latents(z0: torch.Tensor, z1: torch.Tensor, steps: int = 8) -> t
             f"z0 and z1 must be two latents of the same shape (L,); got {tuple(z0.shape)} and {tuple(z1.shape)}. "
             "Pick single rows, e.g. mu[3] and mu[7]."
         )
-    steps = _positive_int(steps, "steps", 8)
+    steps = positive_int(steps, "steps", example=8)
     if steps < 2:
         raise ValueError(f"steps must be at least 2 (the two ends); got {steps}.")
     t = torch.linspace(0.0, 1.0, steps, dtype=z0.dtype, device=z0.device)[:, None]  # (steps, 1)
@@ -199,9 +195,12 @@ class PatchDecoder(nn.Module):
         eps: float = 1e-6,
     ):
         super().__init__()
-        self.latent_dim = _positive_int(latent_dim, "latent_dim", 16)
-        self.image_size = _pair(image_size, "image_size")
-        self.patch_size = patch_size
+        self.latent_dim = latent_dim = positive_int(latent_dim, "latent_dim", example=16)
+        self.image_size = int_pair(image_size, "image_size", example=8)
+        self.patch_size = patch_size = positive_int(patch_size, "patch_size", example=2)
+        in_chans = positive_int(in_chans, "in_chans", example=1)
+        embed_dim = positive_int(embed_dim, "embed_dim", example=64)
+        depth = nonnegative_int(depth, "depth", example=1)
         gh, gw = grid_size(self.image_size, patch_size)
         self.proj = nn.Linear(latent_dim, embed_dim)
         self.pos_embed = nn.Parameter(learned_pos_embed(gh * gw, embed_dim))
@@ -212,8 +211,9 @@ class PatchDecoder(nn.Module):
         self.head = nn.Linear(embed_dim, in_chans * patch_size * patch_size)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
-        if not isinstance(z, torch.Tensor):
-            raise TypeError(f"z must be a torch.Tensor (B, {self.latent_dim}); got {type(z).__name__}.")
+        tensor(z, "z")
+        if not z.is_floating_point():
+            raise TypeError(f"z must be floating point; got {z.dtype}. Convert it: z.float().")
         if z.dim() != 2 or z.shape[1] != self.latent_dim:
             hint = " For one latent add a batch dimension: z.unsqueeze(0)." if z.dim() == 1 else ""
             raise ValueError(f"z must have shape (B, latent_dim) = (B, {self.latent_dim}); got {tuple(z.shape)}.{hint}")
@@ -259,17 +259,25 @@ class ViTVAE(nn.Module):
         **overrides,
     ):
         super().__init__()
-        config = replace(config or VAE_ENCODER, **overrides)
+        if config is not None and not isinstance(config, ViTConfig):
+            raise TypeError(
+                f"config must be a ViTConfig; got {type(config).__name__}. Pass e.g. vitlib.vae.VAE_ENCODER."
+            )
+        unknown = sorted(set(overrides) - set(ViTConfig.__dataclass_fields__))
+        if unknown:
+            raise TypeError(
+                f"unknown ViTVAE setting(s) {unknown}; "
+                f"the encoder's settings are {list(ViTConfig.__dataclass_fields__)}."
+            )
+        config = replace(config or VAE_ENCODER, **overrides)  # ViTConfig checks every field
         if config.num_classes:
             raise ValueError(
                 f"the VAE's encoder has no classification head; got num_classes={config.num_classes}. "
                 "Pass num_classes=0 (or leave it out)."
             )
-        if features not in ("tokens", "cls"):
-            raise ValueError(f"features must be 'tokens' or 'cls'; got {features!r}.")
-        _positive_int(latent_dim, "latent_dim", 16)
-        if isinstance(decoder_depth, bool) or not isinstance(decoder_depth, int) or decoder_depth < 0:
-            raise ValueError(f"decoder_depth must be an int >= 0; got {decoder_depth!r}.")
+        choice(features, "features", ("tokens", "cls"))
+        latent_dim = positive_int(latent_dim, "latent_dim", example=16)
+        decoder_depth = nonnegative_int(decoder_depth, "decoder_depth", example=1)
         self.config, self.latent_dim, self.features_kind = config, latent_dim, features
         self.encoder = ViT(config)
         d = config.embed_dim
@@ -328,9 +336,8 @@ class ViTVAE(nn.Module):
 
         The same ``seed`` gives the same images; the global random state is untouched.
         """
-        _positive_int(n, "n", 16)
-        if isinstance(seed, bool) or not isinstance(seed, int):
-            raise TypeError(f"seed must be an int; got {seed!r}.")
+        n = positive_int(n, "n", example=16)
+        seed = whole(seed, "seed", example=0)
         generator = torch.Generator().manual_seed(seed)
         z = torch.randn(n, self.latent_dim, generator=generator)
         return self.decode(z.to(self.to_mu.weight.device))
