@@ -5,8 +5,9 @@ cells, renders it as slides with RISE's command (``RISE:preview``, the notebook 
 button, which opens the Reveal.js slideshow beside the notebook on the same kernel), moves with Space
 to the slide that holds the patch explorer, runs its cell there (Shift+Enter, on the same kernel) and
 checks that the slide shows the explorer's picture. RISE 0.43.1 with ipywidgets 8 shows the widget's
-static picture in the slideshow, not its live controls (an upstream limitation): the test fails
-when that changes, so that the slider's redraw is then checked here too. Needs /usr/bin/chromium and
+static picture in the slideshow, not its live controls (an upstream limitation), so the slider's redraw
+on the slide is a strict ``xfail``: reported as such, never as a pass, and failing once upstream fixes
+it. Needs /usr/bin/chromium and
 jupyterlab-rise (requirements.txt); without them the test is skipped, except under CI (``CI=true``),
 where that is a failure.
 """
@@ -94,7 +95,13 @@ def _copy(root: Path) -> str:
     return f"notebooks/{NOTEBOOK}"
 
 
-def test_notebook_01_as_slides_reaches_the_patch_explorer(lab, chromium):
+@pytest.fixture(scope="module")
+def explorer_slide(lab, chromium):
+    """Notebook 01 run in JupyterLab, shown with RISE, moved to the patch explorer's slide and its cell run there.
+
+    Yields ``(frame, output, errors)``: the slideshow's frame, the explorer's output on the slide, and the
+    page's JavaScript errors so far.
+    """
     import importlib.util
 
     if importlib.util.find_spec("jupyterlab_rise") is None:
@@ -143,20 +150,12 @@ def test_notebook_01_as_slides_reaches_the_patch_explorer(lab, chromium):
         )
         output = cell.locator(".jp-OutputArea-output").first
         output.wait_for(state="visible", timeout=60_000)
-        picture = output.locator("img").first
-        picture.wait_for(state="visible", timeout=30_000)
-        width = picture.evaluate("img => img.decode().then(() => img.naturalWidth, () => 0)")
-        assert width > 0, "the patch explorer's slide shows no picture"
-        # jupyterlab-rise 0.43.1 with ipywidgets 8 renders no widget view in the slideshow: the explorer shows
-        # the static picture stored beside it (upstream: jupyterlab-contrib/rise issues 119 and 126). When this
-        # fails, the slideshow renders live widgets: then move the slider here and check that it redraws.
-        live = output.locator(".t-slider").count()
-        assert live == 0, "the slideshow now renders the live slider: check that it redraws (README, Slides)"
         ARTIFACTS.mkdir(exist_ok=True)
         page.screenshot(path=str(ARTIFACTS / "slides-01_patchify.png"))
-        assert not errors, f"JavaScript errors: {errors[:5]}"
-        elapsed = time.perf_counter() - started
-        print(f"\n[slides] cells ran in {ran_s:.1f} s; slideshow, explorer slide and its picture in {elapsed:.1f} s")
+        print(
+            f"\n[slides] cells ran in {ran_s:.1f} s; slideshow at the explorer in {time.perf_counter() - started:.1f} s"
+        )
+        yield frame, output, errors
     except BaseException:
         ARTIFACTS.mkdir(exist_ok=True)
         shot = ARTIFACTS / "slides-failure.png"
@@ -168,3 +167,31 @@ def test_notebook_01_as_slides_reaches_the_patch_explorer(lab, chromium):
         raise
     finally:
         context.close()
+
+
+def test_notebook_01_as_slides_reaches_the_patch_explorer(explorer_slide):
+    frame, output, errors = explorer_slide
+    picture = output.locator("img").first
+    picture.wait_for(state="visible", timeout=30_000)
+    width = picture.evaluate("img => img.decode().then(() => img.naturalWidth, () => 0)")
+    assert width > 0, "the patch explorer's slide shows no picture"
+    assert not errors, f"JavaScript errors: {errors[:5]}"
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="jupyterlab-rise 0.43.1 with ipywidgets 8 renders no live widget in the slideshow, only the stored "
+    "picture (upstream: jupyterlab-contrib/rise issues 119 and 126); strict, so it fails once that is fixed",
+)
+def test_the_patch_explorer_slider_redraws_on_the_slide(explorer_slide):
+    frame, output, errors = explorer_slide
+    slider = output.locator(".t-slider input, .t-slider .slider, .t-slider").first
+    assert output.locator(".t-slider").count() > 0, "no live slider on the slide (the static picture only)"
+    picture = output.locator(".t-picture img, img").first
+    before = picture.get_attribute("src")
+    slider.focus()
+    slider.press("ArrowRight")
+    frame.wait_for_function(
+        "([el, before]) => el.src !== before", arg=[picture.element_handle(), before], timeout=20_000
+    )
+    assert not errors, f"JavaScript errors: {errors[:5]}"
