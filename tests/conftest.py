@@ -6,8 +6,11 @@ from __future__ import annotations
 import time
 
 import pytest
+import torch
 from browser_support import CHROMIUM, LAUNCH_ARGS, LabServer, require
 from solutions_support import load_solutions
+
+from vitlib import ViT
 
 
 @pytest.fixture
@@ -49,3 +52,14 @@ def lab(chromium, tmp_path_factory):
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="module")
+def digits_attention():
+    """A random-weight digits ViT's attention on three random images: ``(images, (4, 3, 4, 5, 5))``."""
+    torch.manual_seed(0)
+    model = ViT.from_preset("digits_p4").eval()
+    images = torch.rand(3, 1, 8, 8)
+    with torch.no_grad():
+        _, attention = model(images, return_attention=True)
+    return images, attention

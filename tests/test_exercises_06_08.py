@@ -3,25 +3,18 @@ hint) and the figures of vitlib.viz_analysis: right answers pass, shortcuts are 
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 import torch
 from matplotlib.figure import Figure
+from solutions_support import load_solutions
 
 from vitlib import analysis
 from vitlib.exercises import Feedback, nb06
 from vitlib.viz import analysis as viz_analysis
 
-ROOT = Path(__file__).resolve().parent.parent
-
 
 def _solutions():
-    spec = importlib.util.spec_from_file_location("solutions_06", ROOT / "solutions" / "06_training_a_vit.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_solutions("06")
 
 
 s06 = _solutions()

@@ -1,25 +1,18 @@
 """Notebook 08's helpers: the shapes task, its plots, the mask-ratio widget and the exercise checkers."""
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 import torch
 from matplotlib.figure import Figure
+from solutions_support import load_solutions
 
 import vitlib
 from vitlib import analysis, viz, widgets
 from vitlib.data import make_shapes
 from vitlib.exercises import nb08
 
-ROOT = Path(__file__).resolve().parent.parent
-
 
 def _solutions():
-    spec = importlib.util.spec_from_file_location("solutions_08", ROOT / "solutions" / "08_beyond_classification.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_solutions("08")
 
 
 # --- the shapes task ---------------------------------------------------------------------------------------------

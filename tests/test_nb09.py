@@ -1,22 +1,15 @@
 """Notebook 09's exercise checkers: the solutions pass, wrong answers get hints, shortcuts are refused."""
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 import torch
+from solutions_support import load_solutions
 
 import vitlib
 from vitlib.exercises import nb09
 
-ROOT = Path(__file__).resolve().parent.parent
-
 
 def _solutions():
-    spec = importlib.util.spec_from_file_location("solutions_09", ROOT / "solutions" / "09_vit_vs_cnn.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_solutions("09")
 
 
 def test_token_prediction_passes_and_wrong_guesses_get_hints():

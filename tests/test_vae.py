@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from matplotlib.figure import Figure
+from solutions_support import load_solutions
 from torch.distributions import Normal, kl_divergence
 
 from vitlib import ViT, viz, widgets
@@ -26,7 +24,6 @@ from vitlib.vae import (
     vae_loss,
 )
 
-ROOT = Path(__file__).resolve().parent.parent
 TINY = {"embed_dim": 16, "num_heads": 2, "depth": 1, "mlp_ratio": 2.0}
 
 
@@ -327,10 +324,7 @@ def test_prior_sampler_button_draws_the_next_seed():
 
 
 def _solutions():
-    spec = importlib.util.spec_from_file_location("solutions_07", ROOT / "solutions" / "07_vit_vae.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_solutions("07")
 
 
 def test_kl_checker():

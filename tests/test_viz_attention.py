@@ -6,18 +6,8 @@ import pytest
 import torch
 from matplotlib.figure import Figure
 
-from vitlib import ViT, viz
+from vitlib import viz
 from vitlib.train import History
-
-
-@pytest.fixture(scope="module")
-def digits_attention():
-    torch.manual_seed(0)
-    model = ViT.from_preset("digits_p4").eval()
-    images = torch.rand(3, 1, 8, 8)
-    with torch.no_grad():
-        _, attention = model(images, return_attention=True)
-    return images, attention  # (4, 3, 4, 5, 5)
 
 
 def test_token_names_agree_with_the_tick_labels():

@@ -12,7 +12,7 @@ import torch
 from PIL import Image
 
 import vitlib
-from vitlib import ViT, ViTVAE, viz, widgets
+from vitlib import ViTVAE, viz, widgets
 
 
 @pytest.fixture(scope="module")
@@ -272,16 +272,6 @@ def test_position_similarity_readout_reports_a_tie():
 
 
 # --- notebooks 05-06: the attention explorer ---------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def digits_attention():
-    torch.manual_seed(0)
-    model = ViT.from_preset("digits_p4").eval()
-    images = torch.rand(3, 1, 8, 8)
-    with torch.no_grad():
-        _, attention = model(images, return_attention=True)
-    return images, attention  # (4, 3, 4, 5, 5)
 
 
 def test_attention_explorer_moves_and_never_raises(digits_attention):

@@ -22,8 +22,11 @@ import json
 from pathlib import Path
 
 import torch
+from safetensors import safe_open
 
 from .checks import int_pair, whole
+from .hub import load_checkpoint
+from .model import PRESETS
 
 __all__ = [
     "REFERENCE_WEIGHTS",
@@ -199,11 +202,6 @@ def load_reference_model():
     ``test_accuracy`` (a float, on that split's held-out 20 %),
     ``train_seconds`` and ``train_cpu_seconds`` (floats).
     """
-    from safetensors import safe_open
-
-    from .hub import load_checkpoint
-    from .model import PRESETS
-
     with safe_open(str(REFERENCE_WEIGHTS), framework="pt") as f:
         meta = f.metadata()
     recipe = json.loads(meta["recipe"])

@@ -15,6 +15,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
+from . import checks
 from .checks import fraction, int_pair, nonnegative_float, nonnegative_int, positive_int
 from .patches import grid_size, patchify
 
@@ -162,8 +163,6 @@ def stratified_subset(
     gives the same subset, and a smaller fraction of the same seed is a
     part of a larger one (each class's draw is one seeded permutation).
     """
-    from . import checks
-
     fraction = checks.fraction(fraction, "fraction", low_open=True, example=0.25)
     seed = checks.nonnegative_int(seed, "seed", example=0)
     if not isinstance(images, torch.Tensor) or not isinstance(labels, torch.Tensor):

@@ -24,6 +24,7 @@ from .embedding import sincos_pos_embed_2d
 from .encoder import Block
 from .model import ViT
 from .patches import patchify, unpatchify
+from .train import check_images, check_train_config, run_training
 
 __all__ = [
     "MAEOutput",
@@ -306,8 +307,6 @@ class MAETrainConfig:
     seed: int = 0
 
     def __post_init__(self):
-        from .train import check_train_config
-
         check_train_config(self)
 
 
@@ -329,7 +328,6 @@ def train_mae(
     drawn from a generator seeded with ``seed``. The loop is :func:`vitlib.train.run_training`, with one
     random batch per tick of its bar.
     """
-    from .train import check_images, run_training
 
     config = MAETrainConfig(
         steps=steps, batch_size=batch_size, lr=lr, weight_decay=weight_decay, mask_ratio=mask_ratio, seed=seed

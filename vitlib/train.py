@@ -33,6 +33,7 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import nn
+from tqdm.std import tqdm  # a text bar: a stored notebook shows its last state, where a widget bar would not
 
 from . import checks
 from .data import Digits, load_digits
@@ -258,8 +259,6 @@ def run_training(
 
     The model is trained in place and handed back in eval mode.
     """
-    from tqdm.std import tqdm  # a text bar: a stored notebook shows its last state, where a widget bar would not
-
     epochs = checks.positive_int(epochs, "epochs", example=10)
     steps_per_epoch = checks.positive_int(steps_per_epoch, "steps_per_epoch", example=23)
     total_steps = epochs * steps_per_epoch

@@ -12,6 +12,7 @@ import contextlib
 
 import torch
 
+from .. import analysis
 from . import checker, correct, not_yet
 
 __all__ = ["check_attention_shape", "check_block_params", "check_mean_pool", "check_rollout"]
@@ -128,8 +129,6 @@ def _refuse(*args, **kwargs):
 @contextlib.contextmanager
 def _shortcuts_refused():
     """While checking, vitlib's own rollout functions raise, however they were imported: their code is swapped."""
-    from .. import analysis
-
     funcs = [analysis.attention_rollout, analysis.cls_rollout_maps]
     saved = [f.__code__ for f in funcs]
     try:
