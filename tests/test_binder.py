@@ -139,6 +139,11 @@ def test_readme_badge_opens_notebook_00_in_jupyterlab():
 
 
 def test_slides_come_with_the_learners_requirements_and_binder():
-    # RISE for JupyterLab 4: the notebooks' slideshow metadata works out of the box (README, "Slides").
+    # jupyterlab-slideshow (deck mode, widgets stay live; tests/test_slides.py) presents the notebooks from
+    # their slideshow metadata out of the box (README, "Slides"); jupyterlab-fonts is its dependency.
     for path in (ROOT / "requirements.txt", BINDER / "requirements.txt"):
-        assert "jupyterlab-rise" in _pins(path), f"{path.name} does not pin jupyterlab-rise"
+        pins = _pins(path)
+        for name in ("jupyterlab-slideshow", "jupyterlab-fonts"):
+            assert name in pins, f"{path.name} does not pin {name}"
+        # RISE as well would offer a second slideshow whose widgets are static pictures (README, "Slides").
+        assert "jupyterlab-rise" not in pins, f"{path.name} pins jupyterlab-rise beside jupyterlab-slideshow"

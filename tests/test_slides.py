@@ -1,15 +1,16 @@
-"""The slideshow in a real browser: notebook 01 presented with RISE (jupyterlab-rise), its widget still live.
+"""The slideshow in a real browser: notebook 01 presented with jupyterlab-slideshow, its widget live on the slide.
 
-Opens a clean copy of notebooks/01_patchify.ipynb in the JupyterLab of tests/conftest.py, runs its
-cells, renders it as slides with RISE's command (``RISE:preview``, the notebook toolbar's slideshow
-button, which opens the Reveal.js slideshow beside the notebook on the same kernel), moves with Space
-to the slide that holds the patch explorer, runs its cell there (Shift+Enter, on the same kernel) and
-checks that the slide shows the explorer's picture. RISE 0.43.1 with ipywidgets 8 shows the widget's
-static picture in the slideshow, not its live controls (an upstream limitation), so the slider's redraw
-on the slide is a strict ``xfail``: reported as such, never as a pass, and failing once upstream fixes
-it. Needs /usr/bin/chromium and
-jupyterlab-rise (requirements.txt); without them the test is skipped, except under CI (``CI=true``),
-where that is a failure.
+jupyterlab-slideshow (requirements.txt; formerly jupyterlab-deck) presents the notebook itself in *deck mode*:
+the same panel, on the same kernel, showing one slide at a time from the cells' ``slideshow.slide_type``.
+So a widget on a slide is the notebook's own live widget, not a copy or a stored picture.
+
+Opens a clean copy of notebooks/01_patchify.ipynb in the JupyterLab of tests/conftest.py, runs its cells,
+starts the slideshow as a presenter does (the notebook toolbar's deck button, command ``deck:toggle``),
+moves with Space to the slide that holds the patch explorer, moves the explorer's slider there (arrow key on
+its handle, then a typed value) and checks that the picture redraws each time and that the slide stays, then
+leaves the slideshow with Esc. The tests share one page and run in this file's order. Needs
+/usr/bin/chromium and jupyterlab-slideshow (requirements.txt); without them the tests are skipped, except under
+CI (``CI=true``), where that is a failure.
 """
 
 from __future__ import annotations
@@ -25,6 +26,8 @@ pytestmark = pytest.mark.browser
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOK = "01_patchify.ipynb"
+EXPLORER_CELL = "patch_explorer("  # text of the explorer's code cell
+EXPLORER_HEADING = "The patch explorer"  # the heading of its slide
 KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
 
 OPEN_AND_RUN = """async (path) => {
@@ -58,27 +61,40 @@ OPEN_AND_RUN = """async (path) => {
     }
   });
   if (errors.length) return 'errors: ' + errors.join('; ');
+  // A presenter starts from the top, in command mode (where Space and the arrows move the slides).
   panel.content.activeCellIndex = 0;
+  panel.content.mode = 'command';
   await panel.context.save();
   return 'ok';
 }"""
-# Whether the slide on screen holds the patch explorer's cell (RISE keeps every cell in the DOM).
-EXPLORER_SHOWN = """() => {
-  const cell = Array.from(document.querySelectorAll('.jp-CodeCell'))
-    .find(c => c.querySelector('.jp-InputArea').innerText.includes('patch_explorer('));
-  const section = cell && cell.closest('section');
-  return !!section && section.classList.contains('present');
+# What the deck shows: the active cell, the cells on screen (jupyterlab-slideshow marks them), whether the
+# body is in deck mode, where the keyboard focus is.
+STATE = """(needle) => {
+  const panel = window.jupyterapp.shell.currentWidget;
+  const notebook = panel && panel.content;
+  if (!notebook || !notebook.widgets) return {deck: document.body.dataset.jpDeckMode || null, notebook: false};
+  const onScreen = [];
+  notebook.widgets.forEach((cell, i) => { if (cell.hasClass('jp-deck-mod-onscreen')) onScreen.push(i); });
+  const explorer = notebook.widgets.findIndex(
+    c => c.model.type === 'code' && c.model.sharedModel.getSource().includes(needle));
+  return {
+    deck: document.body.dataset.jpDeckMode || null,
+    notebook: true,
+    active: notebook.activeCellIndex,
+    mode: notebook.mode,
+    onScreen,
+    explorer,
+    headings: onScreen.map(i => notebook.widgets[i]).filter(c => c.model.type === 'markdown')
+      .map(c => c.model.sharedModel.getSource().split('\\n')[0]),
+    focus: document.activeElement ? document.activeElement.className.slice(0, 80) : null,
+  };
 }"""
-DIAGNOSIS = """() => ({
-  present: Array.from(document.querySelectorAll('.reveal .slides section.present')).map(e => e.innerText.slice(0, 80)),
-  sections: document.querySelectorAll('.reveal .slides section').length,
-  widgets: document.querySelectorAll('.jupyter-widgets').length,
-  extensions: JSON.parse(document.getElementById('jupyter-config-data').textContent).federated_extensions
-    .map(e => e.name),
-  explorer: Array.from(document.querySelectorAll('.jp-CodeCell'))
-    .filter(c => c.innerText.includes('patch_explorer('))
-    .map(c => (c.querySelector('.jp-OutputArea') || {innerText: '(no output)'}).innerText.slice(0, 200)),
-})"""
+PICTURE_SRC = """(el) => {
+  const img = el.tagName === 'IMG' ? el : el.querySelector('img');
+  return img ? img.src : null;
+}"""
+EXTENSIONS = """() => JSON.parse(document.getElementById('jupyter-config-data').textContent)
+  .federated_extensions.map(e => e.name)"""
 
 
 def _copy(root: Path) -> str:
@@ -95,103 +111,164 @@ def _copy(root: Path) -> str:
     return f"notebooks/{NOTEBOOK}"
 
 
-@pytest.fixture(scope="module")
-def explorer_slide(lab, chromium):
-    """Notebook 01 run in JupyterLab, shown with RISE, moved to the patch explorer's slide and its cell run there.
+def _text(locator) -> str:
+    return " ".join(locator.inner_text().split())
 
-    Yields ``(frame, output, errors)``: the slideshow's frame, the explorer's output on the slide, and the
-    page's JavaScript errors so far.
-    """
+
+class Deck:
+    """The page in deck mode, and what the fixture saw on the way to the explorer's slide."""
+
+    def __init__(self, page, errors: list[str]):
+        self.page, self.errors = page, errors
+        self.first: dict = {}  # the state right after the deck started
+        self.path: list[list[int]] = []  # the cells on screen after each Space
+        self.cell = page.locator(".jp-CodeCell", has_text=EXPLORER_CELL).first
+        self.output = self.cell.locator(".jp-OutputArea-output").first
+
+    def state(self) -> dict:
+        return self.page.evaluate(STATE, EXPLORER_CELL)
+
+    def shot(self, name: str) -> None:
+        ARTIFACTS.mkdir(exist_ok=True)
+        try:
+            self.page.screenshot(path=str(ARTIFACTS / name))
+        except Exception as error:  # the page may be gone; the failure itself matters more
+            print(f"\n[slides] no screenshot {name} ({error})")
+
+
+@pytest.fixture(scope="module")
+def deck(lab, chromium):
+    """Notebook 01 run in JupyterLab, presented in deck mode and moved with Space to the patch explorer's slide."""
     import importlib.util
 
-    if importlib.util.find_spec("jupyterlab_rise") is None:
-        require("jupyterlab-rise is not installed: pip install -r requirements.txt")
+    if importlib.util.find_spec("jupyterlab_slideshow") is None:
+        require("jupyterlab-slideshow is not installed: pip install -r requirements.txt")
     path = _copy(lab.root)
     context = chromium.new_context(viewport={"width": 1400, "height": 900})
     page = context.new_page()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))
+    deck = Deck(page, errors)
     started = time.perf_counter()
     try:
         page.goto(f"{lab.base}/lab/workspaces/slides?reset&token={lab.token}")
         page.wait_for_function("() => window.jupyterapp !== undefined", timeout=60_000)
         page.evaluate("() => window.jupyterapp.restored")
-        commands = page.evaluate("() => window.jupyterapp.commands.listCommands().filter(c => c.startsWith('RISE:'))")
-        assert "RISE:preview" in commands, f"RISE's commands are missing from JupyterLab: {commands}"
+        commands = page.evaluate("() => window.jupyterapp.commands.listCommands().filter(c => c.startsWith('deck:'))")
+        assert {"deck:start", "deck:stop", "deck:toggle", "deck:go"} <= set(commands), (
+            f"jupyterlab-slideshow's commands are missing from JupyterLab: {commands}; "
+            f"extensions: {page.evaluate(EXTENSIONS)}"
+        )
         ran = page.evaluate(OPEN_AND_RUN, path)
         assert ran == "ok", f"{NOTEBOOK}: {ran}"
         ran_s = time.perf_counter() - started
 
-        page.evaluate("() => window.jupyterapp.commands.execute('RISE:preview')")
-        frame_element = page.locator("iframe").last
-        frame_element.wait_for(state="attached", timeout=60_000)
-        frame = frame_element.element_handle().content_frame()
-        assert frame is not None, "RISE's slideshow frame has no document"
-        frame.locator(".reveal .slides").wait_for(state="attached", timeout=60_000)
-        # Move through the slides as a presenter does (Space: the next slide or fragment) to the explorer's.
-        frame.locator(".reveal").first.click(position={"x": 5, "y": 5})
-        moves, deadline = 0, time.perf_counter() + 120
-        while not frame.evaluate(EXPLORER_SHOWN):
-            assert time.perf_counter() < deadline and moves < 300, (
-                f"no slide with the patch explorer after {moves} moves: {frame.evaluate(DIAGNOSIS)}"
-            )
-            frame.locator(".reveal").first.press("Space")
-            moves += 1
-            time.sleep(0.05)
-        # Run the explorer's cell on the slide (Shift+Enter): the slideshow runs on the notebook's own kernel.
-        cell = frame.locator(".jp-CodeCell", has_text="patch_explorer(").first
-        prompt_before = cell.locator(".jp-InputPrompt").inner_text()
-        cell.locator(".jp-InputArea-editor").click()
-        cell.press("Shift+Enter")
-        frame.wait_for_function(
-            "([el, before]) => el.innerText !== before && /\\d/.test(el.innerText)",
-            arg=[cell.locator(".jp-InputPrompt").element_handle(), prompt_before],
-            timeout=60_000,
+        # Start the slideshow as a presenter does: the deck button of the notebook's toolbar.
+        button = page.locator('.jp-NotebookPanel-toolbar [data-command="deck:toggle"]').first
+        button.wait_for(state="visible", timeout=30_000)
+        button.click()
+        page.wait_for_function("() => document.body.dataset.jpDeckMode === 'presenting'", timeout=30_000)
+        page.wait_for_function(
+            "() => document.querySelector('.jp-Notebook .jp-deck-mod-onscreen') !== null", timeout=30_000
         )
-        output = cell.locator(".jp-OutputArea-output").first
-        output.wait_for(state="visible", timeout=60_000)
-        ARTIFACTS.mkdir(exist_ok=True)
-        page.screenshot(path=str(ARTIFACTS / "slides-01_patchify.png"))
+        deck.first = deck.state()
+        # Move as a presenter does: Space (the next fragment or slide) until the explorer's cell is on screen.
+        last = deck.first
+        while last["explorer"] not in last["onScreen"]:
+            assert len(deck.path) < 100, f"no slide with the patch explorer after {len(deck.path)} moves: {last}"
+            page.keyboard.press("Space")
+            try:
+                page.wait_for_function(
+                    f"(before) => ({STATE})({EXPLORER_CELL!r}).active !== before", arg=last["active"], timeout=10_000
+                )
+            except Exception as error:
+                raise AssertionError(f"Space did not move the slideshow from {last} after {deck.path}") from error
+            last = deck.state()
+            deck.path.append(last["onScreen"])
+        deck.output.wait_for(state="visible", timeout=30_000)
+        deck.shot("slides-01_patchify.png")
         print(
-            f"\n[slides] cells ran in {ran_s:.1f} s; slideshow at the explorer in {time.perf_counter() - started:.1f} s"
+            f"\n[slides] cells ran in {ran_s:.1f} s; the explorer's slide after {len(deck.path)} moves, "
+            f"{time.perf_counter() - started:.1f} s"
         )
-        yield frame, output, errors
+        yield deck
     except BaseException:
-        ARTIFACTS.mkdir(exist_ok=True)
-        shot = ARTIFACTS / "slides-failure.png"
-        try:
-            page.screenshot(path=str(shot))
-            print(f"\n[slides] screenshot of the failure: {shot}\n[slides] server log:\n{lab.log_tail()}")
-        except Exception as error:
-            print(f"\n[slides] no screenshot ({error})")
+        deck.shot("slides-failure.png")
+        print(f"\n[slides] state: {deck.state() if not page.is_closed() else '(closed)'}")
+        print(f"[slides] screenshot of the failure: {ARTIFACTS / 'slides-failure.png'}\n[slides] server log:")
+        print(lab.log_tail())
         raise
     finally:
         context.close()
 
 
-def test_notebook_01_as_slides_reaches_the_patch_explorer(explorer_slide):
-    frame, output, errors = explorer_slide
-    picture = output.locator("img").first
-    picture.wait_for(state="visible", timeout=30_000)
-    width = picture.evaluate("img => img.decode().then(() => img.naturalWidth, () => 0)")
-    assert width > 0, "the patch explorer's slide shows no picture"
-    assert not errors, f"JavaScript errors: {errors[:5]}"
+def test_notebook_01_opens_as_slides(deck):
+    first = deck.first
+    assert first["deck"] == "presenting", f"deck mode is not on: {first}"
+    assert first["onScreen"] == [0], f"the first slide shows cells {first['onScreen']}, not the title alone"
+    assert first["headings"][0].startswith("# 01"), first["headings"]
+    assert first["explorer"] > 0, f"no code cell with {EXPLORER_CELL!r}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="jupyterlab-rise 0.43.1 with ipywidgets 8 renders no live widget in the slideshow, only the stored "
-    "picture (upstream: jupyterlab-contrib/rise issues 119 and 126); strict, so it fails once that is fixed",
-)
-def test_the_patch_explorer_slider_redraws_on_the_slide(explorer_slide):
-    frame, output, errors = explorer_slide
-    slider = output.locator(".t-slider input, .t-slider .slider, .t-slider").first
-    assert output.locator(".t-slider").count() > 0, "no live slider on the slide (the static picture only)"
-    picture = output.locator(".t-picture img, img").first
-    before = picture.get_attribute("src")
-    slider.focus()
-    slider.press("ArrowRight")
-    frame.wait_for_function(
-        "([el, before]) => el.src !== before", arg=[picture.element_handle(), before], timeout=20_000
+def test_space_moves_slide_by_slide_to_the_patch_explorer(deck):
+    state = deck.state()
+    assert state["deck"] == "presenting", state
+    assert any(h.startswith(f"## {EXPLORER_HEADING}") for h in state["headings"]), state["headings"]
+    # Forward only, through the earlier slides (not a jump), and the title slide is gone from the screen.
+    starts = [shown[0] for shown in deck.path]
+    assert starts == sorted(starts) and len(set(starts)) > 5, f"the slides passed: {deck.path}"
+    assert 0 not in state["onScreen"], state
+    title = deck.page.locator(".jp-MarkdownCell", has_text="01 · Patchify").first
+    assert not title.is_visible(), "the title slide is still on screen"
+    # The explorer's live controls (not a stored picture) are on the slide, inside the 1400 x 900 screen.
+    slider = deck.output.locator(".t-slider").first
+    assert slider.is_visible(), "no live slider on the slide"
+    box = slider.bounding_box()
+    assert box and 0 <= box["y"] and box["y"] + box["height"] <= 900, f"the slider is off screen: {box}"
+
+
+def test_the_patch_explorer_slider_redraws_on_the_slide(deck):
+    page, output = deck.page, deck.output
+    readout, picture = output.locator(".t-readout").first, output.locator(".t-plot").first
+    before_text, before_src = _text(readout), picture.evaluate(PICTURE_SRC)
+    assert "3·16·16" in before_text, f"the explorer does not start at patch size 16: {before_text!r}"
+    on_screen = deck.state()["onScreen"]
+
+    # An arrow key on the slider's handle moves the slider (16 -> 17, which does not divide 192 x 288), not the deck.
+    handle = output.locator(".t-slider .noUi-handle").first
+    handle.focus()
+    handle.press("ArrowRight")
+    page.wait_for_function(
+        f"([el, old]) => ({PICTURE_SRC})(el) !== old", arg=[picture.element_handle(), before_src], timeout=20_000
     )
-    assert not errors, f"JavaScript errors: {errors[:5]}"
+    page.wait_for_function("(el) => /invalid/i.test(el.innerText)", arg=readout.element_handle(), timeout=20_000)
+    assert "17" in _text(readout), _text(readout)
+    assert deck.state()["onScreen"] == on_screen, "the arrow key on the slider moved the slideshow"
+
+    # A typed value on the slider's readout: 32 gives a 6 x 9 grid of 3·32·32-number tokens.
+    after_src = picture.evaluate(PICTURE_SRC)
+    value = output.locator(".t-slider .widget-readout").first
+    value.fill("32")
+    value.press("Enter")  # a blur without Enter does not commit the value
+    page.wait_for_function(
+        f"([el, old]) => ({PICTURE_SRC})(el) !== old", arg=[picture.element_handle(), after_src], timeout=20_000
+    )
+    page.wait_for_function("(el) => /N = 6 × 9 = 54 tokens/.test(el.innerText)", arg=readout.element_handle())
+    assert "3·32·32 = 3072" in _text(readout), _text(readout)
+    assert deck.state()["onScreen"] == on_screen, "typing on the slider moved the slideshow"
+    deck.shot("slides-01_patchify-redrawn.png")
+    assert not deck.errors, f"JavaScript errors: {deck.errors[:5]}"
+
+
+def test_escape_leaves_the_slideshow(deck):
+    page = deck.page
+    # Esc in command mode stops the deck (in edit mode the first Esc only leaves the editor).
+    page.evaluate(
+        "() => { const nb = window.jupyterapp.shell.currentWidget.content; nb.mode = 'command'; "
+        "nb.activeCell.node.focus(); }"
+    )
+    page.keyboard.press("Escape")
+    page.wait_for_function("() => document.body.dataset.jpDeckMode === undefined", timeout=20_000)
+    assert page.locator(".jp-MarkdownCell", has_text="01 · Patchify").first.is_visible(), "the notebook is not back"
+    assert page.locator(".lm-DockPanel-tabBar").first.is_visible(), "the tabs are not back"
+    assert not deck.errors, f"JavaScript errors: {deck.errors[:5]}"

@@ -77,8 +77,11 @@ def from_py(source: Path, target: Path) -> None:
 
     nb = jupytext.read(source)
     nb.metadata.pop("jupytext", None)
-    for cell in nb.cells:  # CONTRIBUTING: cells that are neither a slide nor skipped continue the current slide
-        cell.metadata.setdefault("slideshow", {"slide_type": "-"})
+    for cell in nb.cells:  # CONTRIBUTING: a cell that continues the slide has no slide_type ("-" would hide it)
+        if cell.metadata.get("slideshow", {}).get("slide_type") == "-":
+            del cell.metadata["slideshow"]["slide_type"]
+            if not cell.metadata["slideshow"]:
+                del cell.metadata["slideshow"]
     nbformat.write(nb, target)
 
 
