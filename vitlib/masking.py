@@ -24,7 +24,7 @@ from .embedding import sincos_pos_embed_2d
 from .encoder import Block
 from .model import ViT
 from .patches import patchify, unpatchify
-from .train import check_images, check_train_config, run_training
+from .train import check_images, check_train_config, recipe, run_training
 
 __all__ = [
     "MAEOutput",
@@ -356,12 +356,7 @@ def train_mae(
         batches,
         epochs=config.steps,
         steps_per_epoch=1,
-        lr=config.lr,
-        min_lr=config.min_lr,
-        warmup_steps=max(1, config.steps // 40) if config.warmup_steps is None else config.warmup_steps,
-        weight_decay=config.weight_decay,
-        grad_clip=config.grad_clip,
-        seed=config.seed,
+        **recipe(config, max(1, config.steps // 40) if config.warmup_steps is None else config.warmup_steps),
         progress=progress,
         desc="training the MAE",
         unit="step",

@@ -58,6 +58,7 @@ __all__ = [
     "fit",
     "lr_at",
     "predict",
+    "recipe",
     "run_training",
     "train_digits",
     "train_on_digits",
@@ -220,6 +221,20 @@ class TrainingLog:
 
 
 LossFn = Callable[[nn.Module, Any, torch.Generator, int], tuple[torch.Tensor, dict[str, float]]]
+
+
+def recipe(config, warmup_steps: int) -> dict:
+    """The keywords :func:`run_training` reads from a training config (:class:`TrainConfig`,
+    :class:`vitlib.vae.VAETrainConfig`, :class:`vitlib.masking.MAETrainConfig`): ``lr``, ``min_lr``,
+    ``weight_decay``, ``grad_clip`` and ``seed``, with the warm-up given in steps."""
+    return {
+        "lr": config.lr,
+        "min_lr": config.min_lr,
+        "warmup_steps": warmup_steps,
+        "weight_decay": config.weight_decay,
+        "grad_clip": config.grad_clip,
+        "seed": config.seed,
+    }
 
 
 def run_training(
@@ -471,12 +486,7 @@ def fit(
         batches,
         epochs=config.epochs,
         steps_per_epoch=history.steps_per_epoch,
-        lr=config.lr,
-        min_lr=config.min_lr,
-        warmup_steps=round(config.warmup_epochs * history.steps_per_epoch),
-        weight_decay=config.weight_decay,
-        grad_clip=config.grad_clip,
-        seed=config.seed,
+        **recipe(config, round(config.warmup_epochs * history.steps_per_epoch)),
         progress=progress,
         desc="training",
         after_step=after_step,

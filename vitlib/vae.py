@@ -34,7 +34,7 @@ from .embedding import learned_pos_embed
 from .encoder import Block
 from .model import ViT, ViTConfig
 from .patches import grid_size, unpatchify
-from .train import check_images, check_train_config, run_training, train_on_digits
+from .train import check_images, check_train_config, recipe, run_training, train_on_digits
 
 __all__ = [
     "VAE_ENCODER",
@@ -469,12 +469,7 @@ def train_vae(
         batches,
         epochs=config.epochs,
         steps_per_epoch=steps_per_epoch,
-        lr=config.lr,
-        min_lr=config.min_lr,
-        warmup_steps=round(config.warmup_epochs * steps_per_epoch),
-        weight_decay=config.weight_decay,
-        grad_clip=config.grad_clip,
-        seed=config.seed,
+        **recipe(config, round(config.warmup_epochs * steps_per_epoch)),
         progress=progress,
         desc="training the ViT-VAE",
         after_epoch=after_epoch,
