@@ -42,6 +42,7 @@ def test_the_file_is_small_and_records_its_recipe(metadata):
     from dataclasses import asdict
 
     assert recipe["train_config"] == json.loads(json.dumps(asdict(script.recipe())))  # the script's recipe today
+    assert recipe["model_overrides"] == script.MODEL_OVERRIDES
 
 
 def test_loads_strictly_and_gives_the_recorded_accuracy(metadata):
@@ -51,8 +52,10 @@ def test_loads_strictly_and_gives_the_recorded_accuracy(metadata):
     evaluation = evaluate(model, data.x_test, data.y_test)
     assert evaluation.accuracy == pytest.approx(float(metadata["test_accuracy"]), abs=1e-6)
     assert len(evaluation.errors) == int(metadata["test_errors"])
-    # a working model; the bar is 98.5 %, the recipe gives 97.78 % on split 0 (README, Numbers)
-    assert evaluation.accuracy >= 0.97
+    # the bar: 98.5 %. The shipped model (split 0) gives 99.17 % (3 of 360 wrong). The same recipe on
+    # splits 0-9 (benchmarks/bench_splits.py --reference; README, Numbers): mean 98.70 %, >= 98.5 % on 8 of 10,
+    # below it on split 7 (98.06 %) and split 9 (97.50 %)
+    assert evaluation.accuracy >= 0.985
     # and with the shapes alone (heads inferred from D = 64 would be wrong: the config says 4)
     state = hub.read_checkpoint(WEIGHTS)[0]
     assert set(state) == set(model.state_dict())
