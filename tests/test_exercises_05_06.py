@@ -53,21 +53,6 @@ def test_vit_layer_hints_name_each_missing_setting():
 
 
 @pytest.mark.parametrize(
-    ("pool", "hint"),
-    [
-        (lambda e: e.mean(dim=1), "includes \\[CLS\\]"),
-        (lambda e: e[:, 0], "the \\[CLS\\] token itself"),
-        (lambda e: e[:, 1:].sum(dim=1), "that is the sum"),
-        (lambda e: e.mean(dim=-1), "over the channels"),
-        (lambda e: e.mean(dim=0), "over the batch"),
-    ],
-)
-def test_mean_pool_hints(pool, hint):
-    feedback = nb06.check_mean_pool(pool)
-    assert not feedback and re.search(hint, feedback.message), feedback.message
-
-
-@pytest.mark.parametrize(
     ("answer", "hint"),
     [
         (12 * 768 * 768, "weight matrices only"),

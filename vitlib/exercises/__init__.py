@@ -30,6 +30,8 @@ from dataclasses import dataclass
 
 from torch.overrides import TorchFunctionMode
 
+from ..checks import whole
+
 __all__ = [
     "Feedback",
     "Shortcut",
@@ -66,6 +68,15 @@ def correct(message: str) -> Feedback:
 
 def not_yet(message: str) -> Feedback:
     return Feedback(False, message)
+
+
+def whole_answer(answer) -> int | None:
+    """``answer`` as an int when it is a whole number (an int, a numpy integer, a 0-d integer tensor), else None:
+    checkers answer "give one whole number" instead of raising (the test is :func:`vitlib.checks.whole`)."""
+    try:
+        return whole(answer, "answer")
+    except (TypeError, ValueError):
+        return None
 
 
 def checker(func):

@@ -1,9 +1,6 @@
-"""Checkers for notebook 06, *the head, and training a real ViT*.
-
-``check_mean_pool`` is no longer asked in 06 (notebook 03 asks mean pooling,
-with its own checker) but is kept for its tests; 06 asks
-``check_attention_shape`` (predict, then run), ``check_block_params`` and
-``check_rollout`` (attention rollout by hand).
+"""Checkers for notebook 06, *the head, and training a real ViT*: ``check_attention_shape``
+(predict, then run), ``check_block_params`` and ``check_rollout`` (attention rollout by hand).
+Mean pooling is asked once, in notebook 03.
 """
 
 from __future__ import annotations
@@ -13,46 +10,17 @@ import contextlib
 import torch
 
 from .. import analysis
-from . import checker, correct, not_yet
+from . import checker, correct, not_yet, whole_answer
 
-__all__ = ["check_attention_shape", "check_block_params", "check_mean_pool", "check_rollout"]
-
-
-@checker
-def check_mean_pool(answer) -> object:
-    """``answer`` is your function ``mean_pool(encoded)``: ``(B, 1+N, D)`` with [CLS] first in,
-    the mean of the N patch tokens ``(B, D)`` out."""
-    if not callable(answer):
-        return not_yet(f"answer must be a function mean_pool(encoded); got {type(answer).__name__}.")
-    g = torch.Generator().manual_seed(0)
-    encoded = torch.randn(3, 5, 8, generator=g)
-    encoded[:, 0] += 10.0  # a loud [CLS], so that averaging it in shows
-    got = answer(encoded)
-    if not isinstance(got, torch.Tensor):
-        return not_yet(f"mean_pool must return a tensor; it returned {type(got).__name__}.")
-    expected = encoded[:, 1:].mean(dim=1)
-    if got.shape != expected.shape:
-        if got.shape == (3, 5):
-            return not_yet("you averaged over the channels (dim=-1); average over the tokens, dim=1.")
-        if got.shape == (5, 8):
-            return not_yet("you averaged over the batch (dim=0); average over the tokens, dim=1.")
-        return not_yet(f"the result should be (B, D) = {tuple(expected.shape)}; got {tuple(got.shape)}.")
-    if torch.allclose(got, encoded.mean(dim=1)):
-        return not_yet("that average includes [CLS] (token 0); average only the patch tokens, encoded[:, 1:].")
-    if torch.allclose(got, encoded[:, 0]):
-        return not_yet("that is the [CLS] token itself, the seed's pooling; here average the patch tokens instead.")
-    if torch.allclose(got, encoded[:, 1:].sum(dim=1)):
-        return not_yet("that is the sum; divide by the number of patches (or use .mean).")
-    if not torch.allclose(got, expected, atol=1e-6):
-        return not_yet("not the mean of the patch tokens: encoded[:, 1:].mean(dim=1).")
-    return correct("encoded[:, 1:].mean(dim=1): the patch tokens averaged, [CLS] left out (ViTConfig(pool='mean')).")
+__all__ = ["check_attention_shape", "check_block_params", "check_rollout"]
 
 
 @checker
 def check_block_params(answer) -> object:
     """The number of parameters of one ViT-B block (D = 768, MLP 3072), biases and LayerNorms included."""
-    if isinstance(answer, bool) or not isinstance(answer, int):
+    if (number := whole_answer(answer)) is None:
         return not_yet(f"give one whole number; got {answer!r}.")
+    answer = number
     d = 768
     right = 12 * d * d + 13 * d  # qkv 3D²+3D, proj D²+D, fc1 4D²+4D, fc2 4D²+D, two LayerNorms 4D
     if answer == right:
@@ -85,9 +53,9 @@ def check_attention_shape(answer) -> object:
         )
     if isinstance(answer, torch.Tensor) or not isinstance(answer, (tuple, list)):
         return not_yet(f"write the shape as a tuple of whole numbers, e.g. (1, 2, 3, 4, 5); got {answer!r}.")
-    if not all(isinstance(n, int) and not isinstance(n, bool) for n in answer):
+    got = tuple(whole_answer(n) for n in answer)
+    if None in got:
         return not_yet(f"every entry must be a whole number; got {answer!r}.")
-    got = tuple(answer)
     if got == _ATTENTION_SHAPE:
         return correct(
             "(4, 6, 4, 17, 17): 4 layers, 6 images, 4 heads, and a 17 x 17 matrix per head, because 8 x 8 pixels in "

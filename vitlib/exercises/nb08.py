@@ -6,7 +6,7 @@ import itertools
 
 import torch
 
-from . import checker, correct, not_yet
+from . import checker, correct, not_yet, whole_answer
 
 __all__ = ["check_fuse_qkv", "check_num_visible", "check_patch_logits"]
 
@@ -14,8 +14,9 @@ __all__ = ["check_fuse_qkv", "check_num_visible", "check_patch_logits"]
 @checker
 def check_num_visible(answer) -> object:
     """ViT-B/16 at 224 x 224, MAE masking with ratio 0.75: how many tokens enter the encoder, [CLS] included?"""
-    if isinstance(answer, bool) or not isinstance(answer, int):
+    if (number := whole_answer(answer)) is None:
         return not_yet(f"give one whole number; got {answer!r}.")
+    answer = number
     if answer == 50:
         return correct("(224 / 16)² = 196 patches, 196 · 0.25 = 49 kept, plus [CLS] = 50 tokens instead of 197.")
     if answer == 49:

@@ -7,7 +7,7 @@ from unittest import mock
 
 import torch
 
-from . import checker, correct, not_yet
+from . import checker, correct, not_yet, whole_answer
 
 __all__ = ["check_tokens_at_384", "check_vit_params"]
 
@@ -15,9 +15,9 @@ __all__ = ["check_tokens_at_384", "check_vit_params"]
 @checker
 def check_tokens_at_384(answer) -> object:
     """Your prediction: the number of tokens N + 1 (patches and [CLS]) that ViT-L/16 reads at 384 x 384 px."""
-    if isinstance(answer, bool) or not isinstance(answer, numbers.Integral):
+    if (number := whole_answer(answer)) is None:
         return not_yet(f"give one whole number, the token count; got {answer!r}.")
-    answer = int(answer)
+    answer = number
     if answer == 577:
         return correct(
             "384 / 16 = 24 patches a side, 24² = 576 patches, + [CLS] = 577 tokens: 2.9 times the 197 at 224 px, "
