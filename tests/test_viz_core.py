@@ -115,3 +115,27 @@ def test_epoch_means():
     ends, means = core.epoch_means([1, 3, 5, 7, 9], 2)
     np.testing.assert_array_equal(ends, [2, 4])
     np.testing.assert_array_equal(means, [2, 6])
+
+
+def test_plot_curves_draws_each_curve_spread_and_reference():
+    fig = viz.plot_curves(
+        [10, 100, 1000],
+        {"a": [1.0, 2.0, 3.0], "b": [2.0, 2.5, 2.6]},
+        spread={"a": (10, [0.5, 1.5])},
+        references={"model": [1.0, 1.5, 2.0]},
+        point_labels=["p", "q", "r"],
+        xlabel="n",
+        ylabel="y",
+        log_x=True,
+    )
+    ax = fig.axes[0]
+    assert [line.get_label() for line in ax.get_legend().get_lines()] == ["a", "b", "model"]
+    assert len(ax.lines) == 4  # two curves, one spread bar, one reference
+    assert ax.get_xscale() == "log" and [t.get_text() for t in ax.texts] == ["p", "q", "r"]
+
+
+def test_plot_curves_refuses_mismatched_lengths_and_unknown_spread():
+    with pytest.raises(ValueError, match="curve 'a' has 2 values for 3 positions"):
+        viz.plot_curves([1, 2, 3], {"a": [1, 2]}, xlabel="x", ylabel="y")
+    with pytest.raises(ValueError, match="spread names 'b'"):
+        viz.plot_curves([1, 2], {"a": [1, 2]}, spread={"b": (1, [1, 2])}, xlabel="x", ylabel="y")

@@ -58,7 +58,7 @@ from .patches import (
 )
 from .positions import plot_pos_embed_channels, plot_pos_tables, plot_position_similarity
 from .projection import as_filters, plot_filter, plot_filters
-from .training import plot_confusion_matrix, plot_loss_curve
+from .training import plot_confusion_matrix, plot_curves, plot_loss_curve
 from .vae import plot_image_grid, plot_image_rows, plot_interpolation, plot_reconstructions, plot_vae_losses
 
 __all__ = [
@@ -88,6 +88,7 @@ __all__ = [
     "plot_cls_attention",
     "plot_cls_attention_heads",
     "plot_confusion_matrix",
+    "plot_curves",
     "plot_filter",
     "plot_filters",
     "plot_image",

@@ -9,7 +9,7 @@ from matplotlib.figure import Figure
 
 from .core import add_colorbar, epoch_means, new_figure
 
-__all__ = ["plot_confusion_matrix", "plot_loss_curve"]
+__all__ = ["plot_confusion_matrix", "plot_curves", "plot_loss_curve"]
 
 
 def plot_loss_curve(history, *, size: float = 3.0) -> Figure:
@@ -82,4 +82,59 @@ def plot_confusion_matrix(
     total, right = counts.sum(), np.trace(counts)
     ax.set_title(title or f"{int(right)}/{int(total)} correct ({100 * right / max(total, 1):.1f} %)", fontsize=9)
     add_colorbar(fig, picture, ax, label="count (log scale)")
+    return fig
+
+
+def plot_curves(
+    x,
+    curves: dict,
+    *,
+    xlabel: str,
+    ylabel: str,
+    title: str | None = None,
+    log_x: bool = False,
+    log_y: bool = False,
+    spread: dict | None = None,
+    references: dict | None = None,
+    point_labels=None,
+    size: tuple[float, float] = (4.6, 3.0),
+) -> Figure:
+    """Measured curves on one axes (notebook 09: accuracy against data, time against tokens).
+
+    ``x``: the ``(K,)`` positions, shown as the ticks; ``curves``: ``{label: (K,) values}``, one marked line
+    each; ``spread``: ``{label: (x, values)}``, a vertical bar through several values at one ``x`` (e.g.
+    seeds), in the colour of that curve; ``references``: ``{label: (K,) values}``, dashed black lines (e.g.
+    a model's prediction); ``point_labels``: ``K`` texts written beside the first curve's points.
+    """
+    x = [float(v) for v in x]
+    if not curves:
+        raise ValueError("curves must hold at least one {label: values} entry.")
+    for name, ys in {**curves, **(references or {})}.items():
+        if len(ys) != len(x):
+            raise ValueError(f"curve {name!r} has {len(ys)} values for {len(x)} positions; give one per position.")
+    fig = new_figure(*size)
+    ax = fig.add_subplot()
+    colors = {}
+    for name, ys in curves.items():
+        (line,) = ax.plot(x, [float(v) for v in ys], "o-", label=name)
+        colors[name] = line.get_color()
+    for name, (at, values) in (spread or {}).items():
+        if name not in colors:
+            raise ValueError(f"spread names {name!r}, which is not one of the curves {list(curves)}.")
+        ax.plot(
+            [float(at)] * len(values), [float(v) for v in values], "_-", color=colors[name], markersize=12, alpha=0.6
+        )
+    for name, ys in (references or {}).items():
+        ax.plot(x, [float(v) for v in ys], "k--", lw=1, label=name)
+    if point_labels is not None:
+        first = [float(v) for v in next(iter(curves.values()))]
+        for xi, yi, text in zip(x, first, point_labels, strict=True):
+            ax.annotate(str(text), (xi, yi), textcoords="offset points", xytext=(4, -10), fontsize=8)
+    ax.set(xlabel=xlabel, ylabel=ylabel, xscale="log" if log_x else "linear", yscale="log" if log_y else "linear")
+    ax.set_xticks(x, [f"{v:g}" for v in x])
+    ax.set_xticks([], minor=True)
+    if title:
+        ax.set_title(title, fontsize=9)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
     return fig
