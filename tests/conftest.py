@@ -63,3 +63,13 @@ def digits_attention():
     with torch.no_grad():
         _, attention = model(images, return_attention=True)
     return images, attention
+
+
+@pytest.fixture
+def one_thread():
+    """One torch thread for the test, as the regression numbers were measured: a matmul's sums depend on how
+    many threads share it. The previous count is restored afterwards."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -2,19 +2,17 @@
 
 from __future__ import annotations
 
-import importlib.util
 from pathlib import Path
 
 import pytest
 import torch
+from solutions_support import load_file
 from torch.utils.flop_counter import FlopCounterMode
 
 from vitlib import PRESETS, ViT, ViTConfig
 
 BENCH = Path(__file__).resolve().parent.parent / "benchmarks" / "bench_model.py"
-spec = importlib.util.spec_from_file_location("bench_model", BENCH)
-bench_model = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(bench_model)
+bench_model = load_file(BENCH, "bench_model")
 
 
 @pytest.mark.parametrize(

@@ -25,6 +25,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from browser_support import ARTIFACTS, free_port, require
+from solutions_support import load_file
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
@@ -34,10 +35,7 @@ pytestmark = pytest.mark.filterwarnings("ignore::PendingDeprecationWarning", "ig
 
 
 def _load_tool():
-    spec = importlib.util.spec_from_file_location("build_book", ROOT / "tools" / "build_book.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_file(ROOT / "tools" / "build_book.py", "build_book")
 
 
 @pytest.fixture(scope="session")

@@ -3,13 +3,13 @@ vitlib.hub, gives the accuracy it records, and tools/train_reference_model.py re
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
 import torch
 from safetensors import safe_open
+from solutions_support import load_file
 
 import vitlib
 from vitlib import hub
@@ -21,10 +21,7 @@ WEIGHTS = ROOT / "vitlib" / "weights" / "digits_vit_p2.safetensors"
 
 
 def _script():
-    spec = importlib.util.spec_from_file_location("train_reference_model", ROOT / "tools" / "train_reference_model.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_file(ROOT / "tools" / "train_reference_model.py", "train_reference_model")
 
 
 @pytest.fixture(scope="module")
@@ -61,15 +58,10 @@ def test_loads_strictly_and_gives_the_recorded_accuracy(metadata):
     assert set(state) == set(model.state_dict())
 
 
-def test_the_script_reproduces_the_first_epoch(metadata):
+def test_the_script_reproduces_the_first_epoch(metadata, one_thread):
     """Re-train the recipe's first epoch (its warm-up: the same steps as in the full run) and compare."""
     script = _script()
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        prefix = script.train_prefix()
-    finally:
-        torch.set_num_threads(threads)
+    prefix = script.train_prefix()
     recorded_loss = torch.tensor(json.loads(metadata["prefix_loss"]))
     assert len(recorded_loss) == prefix.history.steps_per_epoch == 23
     torch.testing.assert_close(torch.tensor(prefix.history.loss), recorded_loss, rtol=1e-3, atol=1e-4)

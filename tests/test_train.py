@@ -423,16 +423,11 @@ def test_fit_trains_any_classifier_module_such_as_a_small_cnn(digits):
     assert evaluate(cnn, digits.x_test, digits.y_test).accuracy > 0.5
 
 
-def test_train_digits_gives_the_same_numbers_as_before_the_engine():
+def test_train_digits_gives_the_same_numbers_as_before_the_engine(one_thread):
     # Measured on main before the training loops became one engine (commit dccf4ff), one thread, on the CPU:
     # train_digits(seed=0, epochs=2). The full 40-epoch run gave accuracy 0.9916666746139526 and final step
     # loss 1.5537149906158447 both before and after (benchmarks/bench_train.py --seeds 0).
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # as measured: the sums of a matmul depend on how many threads share it
-    try:
-        run = train_digits(seed=0, epochs=2, progress=False)
-    finally:
-        torch.set_num_threads(threads)
+    run = train_digits(seed=0, epochs=2, progress=False)
     assert run.evaluation.accuracy == 0.5
     assert run.history.loss[0] == 2.30629301071167
     assert run.history.loss[-1] == 2.0501534938812256
