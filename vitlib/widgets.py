@@ -103,11 +103,14 @@ class FigureWidget(widgets.VBox):
     def show(self, fig: Figure) -> None:
         """Show ``fig``: encoded at ``SCALE`` x its DPI, displayed at its natural size (1 / SCALE)."""
         width, height = viz.figure_pixels(fig)
-        self.picture.value = viz.figure_to_bytes(fig, dpi=SCALE * viz.DPI)
-        self.picture.layout.width, self.picture.layout.height = f"{width}px", f"{height}px"
-        self.picture.remove_class(f"t-panels-{self.panels}")
         self.figure, self.panels = fig, len(fig.axes)
-        self.picture.add_class(f"t-panels-{self.panels}")
+        # One message to the page: the picture, its size and its class change together, so a page (or the
+        # browser test) never sees the new picture with the old class, or with none.
+        with self.picture.hold_sync():
+            kept = [name for name in self.picture._dom_classes if not name.startswith("t-panels-")]
+            self.picture._dom_classes = (*kept, f"t-panels-{self.panels}")
+            self.picture.value = viz.figure_to_bytes(fig, dpi=SCALE * viz.DPI)
+        self.picture.layout.width, self.picture.layout.height = f"{width}px", f"{height}px"
 
     def watch(self, redraw, *more_controls) -> None:
         """Call ``redraw()`` now and whenever a control's value changes.
