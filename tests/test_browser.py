@@ -7,7 +7,9 @@ move a control and check that the readout and the picture (its image data) chang
 picture is shown at its natural size on a high-density screen (device pixel ratio 2: CSS size =
 natural size / 2, never stretched to the output's width) and that the whole widget fits on a
 1400 x 900 screen; optionally try a value the widget must show as invalid, and check that the
-invalid state keeps the layout (the same panels, the same picture size); and check that no cell
+invalid state keeps the layout (the same panels, the same picture size); check that on a narrow screen
+(800 px: a projector with the side panel open) the picture shrinks to fit its output, keeping its aspect
+ratio, and is back at its natural size on the wide screen; and check that no cell
 raised an error it was not tagged to raise. All notebooks open in one JupyterLab page, each in its own
 tab and kernel, and start running at once, so that their kernels work while earlier widgets are
 checked. A failure saves a screenshot under ``test-artifacts/`` and prints its path. The server and
@@ -264,6 +266,16 @@ PICTURE_SIZE = """async (el) => {
   return {width: rect.width, height: rect.height, naturalWidth: img.naturalWidth, naturalHeight: img.naturalHeight,
           dpr: window.devicePixelRatio, classes: Array.from(img.classList)};
 }"""
+# A projector of 1024 x 768 with JupyterLab's side panel open leaves an output area narrower than the widgets' pictures.
+NARROW_WIDTH = 800
+PICTURE_FIT = """(el) => {
+  const img = el.tagName === 'IMG' ? el : el.querySelector('img');
+  const area = img.closest('.jp-OutputArea-output') || img.parentElement;
+  const rect = img.getBoundingClientRect(), box = area.getBoundingClientRect();
+  // ipywidgets' own margin (--jp-widgets-margin, 2 px) may push a box that fills its parent that far past it.
+  return {fits: rect.right <= box.right + 4 && rect.width > 0, width: rect.width, height: rect.height,
+          right: rect.right, areaRight: box.right, areaWidth: box.width};
+}"""
 PICTURE_SRC = """(el) => {
   const img = el.tagName === 'IMG' ? el : el.querySelector('img');
   return img ? img.src : null;
@@ -367,6 +379,34 @@ def _check_natural_size(size: dict | None, what: str) -> None:
         )
 
 
+def _check_narrow(page, picture, natural: dict, width: int = NARROW_WIDTH) -> None:
+    """On a screen ``width`` CSS px wide, the picture fits its output area, keeps its aspect ratio and the controls
+    stay on screen; back on the wide screen it is shown at its natural size again."""
+    wide = page.viewport_size
+    page.set_viewport_size({"width": width, "height": wide["height"]})
+    try:
+        try:
+            page.wait_for_function(f"(el) => ({PICTURE_FIT})(el).fits", arg=picture.element_handle(), timeout=10_000)
+        except Exception as error:
+            fit = picture.evaluate(PICTURE_FIT)
+            raise AssertionError(f"on a screen {width} px wide the picture does not fit its output: {fit}") from error
+        fit = picture.evaluate(PICTURE_FIT)
+        # Wider than the area: it fits (above), so it shrank. Narrower: kept at its natural size. Never enlarged.
+        assert fit["width"] <= natural["width"] + 1, f"{width} px wide: the picture was enlarged: {fit}"
+        if natural["width"] <= fit["areaWidth"] - 4:
+            assert abs(fit["width"] - natural["width"]) <= 1, f"{width} px wide: resized though it fits: {fit}"
+        ratio = natural["naturalHeight"] / natural["naturalWidth"]
+        assert abs(fit["height"] - fit["width"] * ratio) <= 1.5, f"{width} px wide: the picture is stretched: {fit}"
+    finally:
+        page.set_viewport_size(wide)
+    page.wait_for_function(
+        "([el, w]) => Math.abs(el.getBoundingClientRect().width - w) <= 1",
+        arg=[picture.element_handle(), natural["width"]],
+        timeout=10_000,
+    )
+    _check_natural_size(picture.evaluate(PICTURE_SIZE), f"back at {wide['width']} px wide")
+
+
 def _check_widget(page, server: LabServer, case: Case, timings: dict, seen: dict) -> None:
     path, key = f"notebooks/{case.notebook}", _key(case)
     opened = page.opened[key]
@@ -460,6 +500,9 @@ def _check_widget(page, server: LabServer, case: Case, timings: dict, seen: dict
             for side in ("width", "height"):
                 before, after = size_valid[side], size_invalid[side]
                 assert abs(after - before) <= 1, f"the invalid state changes the picture's {side}: {before} -> {after}"
+
+    if picture is not None:  # a narrow screen (a projector, a side panel open): shrunk to fit, never stretched
+        _check_narrow(page, picture, size_valid)
 
     # Nothing went wrong on the way: no error output anywhere, no widget reporting an error.
     page.wait_for_function(KERNEL_IDLE, arg=path, timeout=30_000)

@@ -64,9 +64,12 @@ def test_an_invalid_size_shows_the_reason_and_does_not_raise(explorer):
 
 
 def test_an_invalid_size_keeps_the_layout_panels_and_size(explorer):
-    valid = (explorer.panels, explorer.picture.layout.width, explorer.picture.layout.height)
+    def layout():  # panels, shown width, the picture's pixel size (its shown height follows from it)
+        return explorer.panels, explorer.picture.layout.width, Image.open(io.BytesIO(explorer.picture.value)).size
+
+    valid = layout()
     explorer.slider.value = 20
-    assert (explorer.panels, explorer.picture.layout.width, explorer.picture.layout.height) == valid
+    assert layout() == valid
     assert valid[0] == 4 and f"t-panels-{valid[0]}" in explorer.picture._dom_classes
     grid_ax = explorer.figure.axes[0]
     assert "invalid" in grid_ax.get_title() and any(p.get_hatch() == "//" for p in grid_ax.patches)
@@ -201,9 +204,11 @@ def test_pictures_are_drawn_at_twice_the_dpi_and_shown_at_their_natural_size(exp
     width, height = viz.figure_pixels(explorer.figure)
     picture = Image.open(io.BytesIO(explorer.picture.value))
     assert picture.size == (2 * width, 2 * height)  # sharp on a high-density screen
-    assert (explorer.picture.layout.width, explorer.picture.layout.height) == (f"{width}px", f"{height}px")
+    assert picture.size[1] * width == picture.size[0] * height  # the figure's own aspect ratio
+    assert explorer.picture.layout.width == f"{width}px"  # its natural width (tests/test_browser.py measures it)
     assert explorer.picture.layout.align_self == "flex-start"  # not stretched by the flex column
-    assert explorer.picture.layout.max_width == "none"
+    # narrower outputs: shrunk to fit, the height following the width (tests/test_browser.py measures it)
+    assert (explorer.picture.layout.max_width, explorer.picture.layout.height) == ("100%", "auto")
 
 
 # --- notebook 02 and 04 widgets ---------------------------------------------------------------------------------

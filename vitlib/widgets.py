@@ -87,9 +87,12 @@ class FigureWidget(widgets.VBox):
     def __init__(self, controls: dict, *, summary, hidden: dict | None = None):
         self.readout = widgets.HTML()  # what the picture shows, in words; errors are shown here too
         self.readout.add_class("t-readout")  # t-… classes: the handles of the browser tests
-        # Not stretched by the flex column: the picture keeps the size that show() gives it.
+        # Not stretched by the flex column: the picture keeps the width that show() gives it, its natural size, and
+        # in an output narrower than that (a projector at 1024 px, a side panel open) it shrinks to fit, its height
+        # following (auto), never stretched.
         self.picture = widgets.Image(
-            format=viz.FORMAT, layout=widgets.Layout(align_self="flex-start", max_width="none", object_fit="contain")
+            format=viz.FORMAT,
+            layout=widgets.Layout(align_self="flex-start", max_width="100%", height="auto", object_fit="contain"),
         )
         self.picture.add_class("t-plot")
         self.figure: Figure | None = None
@@ -102,7 +105,7 @@ class FigureWidget(widgets.VBox):
 
     def show(self, fig: Figure) -> None:
         """Show ``fig``: encoded at ``SCALE`` x its DPI, displayed at its natural size (1 / SCALE)."""
-        width, height = viz.figure_pixels(fig)
+        width, _height = viz.figure_pixels(fig)
         self.figure, self.panels = fig, len(fig.axes)
         # One message to the page: the picture, its size and its class change together, so a page (or the
         # browser test) never sees the new picture with the old class, or with none.
@@ -110,7 +113,7 @@ class FigureWidget(widgets.VBox):
             kept = [name for name in self.picture._dom_classes if not name.startswith("t-panels-")]
             self.picture._dom_classes = (*kept, f"t-panels-{self.panels}")
             self.picture.value = viz.figure_to_bytes(fig, dpi=SCALE * viz.DPI)
-        self.picture.layout.width, self.picture.layout.height = f"{width}px", f"{height}px"
+        self.picture.layout.width = f"{width}px"
 
     def watch(self, redraw, *more_controls) -> None:
         """Call ``redraw()`` now and whenever a control's value changes.
