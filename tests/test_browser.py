@@ -379,9 +379,21 @@ def _check_natural_size(size: dict | None, what: str) -> None:
         )
 
 
+def _wait_picture_change(page, picture, old_src: str, when: str, timeout_s: float = 20.0) -> None:
+    """Wait until the picture's ``src`` differs from ``old_src``: the kernel sent a new picture."""
+    try:
+        page.wait_for_function(
+            f"([el, old]) => ({PICTURE_SRC})(el) !== old",
+            arg=[picture.element_handle(), old_src],
+            timeout=timeout_s * 1000,
+        )
+    except Exception as error:
+        raise AssertionError(f"{when}, the picture did not change") from error
+
+
 def _check_narrow(page, picture, natural: dict, width: int = NARROW_WIDTH) -> None:
-    """On a screen ``width`` CSS px wide, the picture fits its output area, keeps its aspect ratio and the controls
-    stay on screen; back on the wide screen it is shown at its natural size again."""
+    """On a screen ``width`` CSS px wide, the picture fits its output area (shrunk if it must be, never enlarged) and
+    keeps its aspect ratio; back on the wide screen it is shown at its natural size again."""
     wide = page.viewport_size
     page.set_viewport_size({"width": width, "height": wide["height"]})
     try:
@@ -454,14 +466,7 @@ def _check_widget(page, server: LabServer, case: Case, timings: dict, seen: dict
     for selector, pattern in case.expect.items():
         assert re.search(pattern, after[selector]), f"after setting {case.value}: {selector} shows {after[selector]!r}"
     if picture is not None:
-        try:
-            page.wait_for_function(
-                f"([el, old]) => ({PICTURE_SRC})(el) !== old",
-                arg=[picture.element_handle(), picture_before["src"]],
-                timeout=20_000,
-            )
-        except Exception as error:
-            raise AssertionError(f"after setting {case.value}, the picture {case.picture} did not change") from error
+        _wait_picture_change(page, picture, picture_before["src"], f"after setting {case.value}")
         picture_after = picture.evaluate(PICTURE)
         assert picture_after["sha256"] != picture_before["sha256"], "the picture's src changed but not its data"
     timings["change"] = time.perf_counter() - t
@@ -483,14 +488,7 @@ def _check_widget(page, server: LabServer, case: Case, timings: dict, seen: dict
         assert "invalid" in shown.lower() and case.invalid in shown, f"{case.invalid} shown as {shown!r}"
         assert output.locator(case.control).first.is_visible(), "the control vanished after an invalid value"
         if picture is not None:  # the same layout: the grid that fits, the same panels, the same size
-            try:
-                page.wait_for_function(
-                    f"([el, old]) => ({PICTURE_SRC})(el) !== old",
-                    arg=[picture.element_handle(), picture_after["src"]],
-                    timeout=20_000,
-                )
-            except Exception as error:
-                raise AssertionError(f"after setting the invalid {case.invalid}, the picture did not change") from error
+            _wait_picture_change(page, picture, picture_after["src"], f"after setting the invalid {case.invalid}")
             size_invalid = picture.evaluate(PICTURE_SIZE)
             _check_natural_size(size_invalid, f"after setting the invalid {case.invalid}")
             assert _panels(size_valid) is not None, f"the picture carries no t-panels-<n> class: {size_valid}"
