@@ -77,7 +77,7 @@ def main() -> None:
         f"ViT: mean {100 * statistics.mean(vits):.2f} %, min {100 * min(vits):.2f} %, "
         f"{sum(v >= 0.985 for v in vits)}/{len(vits)} splits >= 98.5 %; "
         f"SVM: mean {100 * statistics.mean(svms):.2f} %, min {100 * min(svms):.2f} %; "
-        f"ViT >= SVM on {sum(v >= s for v, s in zip(vits, svms, strict=True))}/{len(vits)} splits; "
+        f"ViT >= SVM on {sum(round(v, 6) >= round(s, 6) for v, s in zip(vits, svms, strict=True))}/{len(vits)} splits; "
         f"training s: median {statistics.median(walls):.1f} wall, {statistics.median(cpus):.1f} CPU"
     )
 

@@ -7,7 +7,8 @@ vitlib's ``digits`` preset: 8 x 8 digits cut into 16 patches of 2 x 2 pixels
 (+ [CLS] = 17 tokens), D = 64, 4 blocks of 4 heads, trained with
 :func:`vitlib.train.train_digits` (the engine of notebook 06, its default
 recipe, with the changes in :data:`TRAIN_OVERRIDES`: half the learning
-rate, and small rotations and rescalings added to the augmentation) for
+rate, small rotations and rescalings added to the augmentation, and
+stronger mixup) for
 :data:`EPOCHS` epochs on the training part of digits split :data:`SPLIT`, with
 :data:`MODEL_OVERRIDES` (stochastic depth 0.05) and :data:`EMA_DECAY` (none).
 
@@ -39,9 +40,10 @@ EPOCHS = 120
 # ViTConfig fields changed from the preset: light stochastic depth, as in notebook 06's preset digits_p4 (it adds no
 # parameter, so the file loads into PRESETS["digits"] as it is).
 MODEL_OVERRIDES: dict = {"drop_path_rate": 0.05}
-# TrainConfig fields changed from notebook 06's defaults (besides epochs and seed): half its learning rate, and
-# small random rotations (up to 10 degrees) and rescalings (up to 10 %) on top of its shifts and elastic warps.
-TRAIN_OVERRIDES: dict = {"lr": 1e-3, "max_rotate": 10.0, "max_scale": 0.1}
+# TrainConfig fields changed from notebook 06's defaults (besides epochs and seed): half its learning rate, small
+# random rotations (up to 10 degrees) and rescalings (up to 10 %) on top of its shifts and elastic warps, and
+# stronger mixup (Beta(0.5, 0.5) instead of Beta(0.2, 0.2): more pairs are mixed half and half).
+TRAIN_OVERRIDES: dict = {"lr": 1e-3, "max_rotate": 10.0, "max_scale": 0.1, "mixup": 0.5}
 EMA_DECAY: float | None = None
 WEIGHTS = Path(__file__).resolve().parent.parent / "vitlib" / "weights" / "digits_vit_p2.safetensors"
 
