@@ -22,19 +22,12 @@ from pathlib import Path
 
 import torch
 
-from vitlib.data import load_digits
 from vitlib.train import train_digits
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))  # this folder, also when imported from elsewhere
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tools"))
 
-
-def svm_accuracy(split: int) -> float:
-    """Held-out accuracy of an RBF SVM (C = 10, gamma = 0.05) on the raw pixels of digits split ``split``."""
-    from sklearn.svm import SVC
-
-    data = load_digits(seed=split)
-    svm = SVC(C=10, gamma=0.05).fit(data.x_train.flatten(1).numpy(), data.y_train.numpy())
-    return float((svm.predict(data.x_test.flatten(1).numpy()) == data.y_test.numpy()).mean())
+from bench_train import svm_accuracy  # noqa: E402  (the one SVM baseline, shared with bench_train.py)
 
 
 def main() -> None:

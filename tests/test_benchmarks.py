@@ -41,3 +41,12 @@ def test_flops_from_shapes_match_torchs_flop_counter(config):
     assert by_hand.get_total_flops() == batch * bench_model.model_flops(config)
     bmm = sum(v for op, v in by_hand.get_flop_counts()["Global"].items() if str(op) == "aten.bmm")
     assert bmm == batch * parts["attention"]
+
+
+def test_both_split_benchmarks_use_the_one_svm_baseline():
+    """bench_splits.py reuses bench_train.py's SVM, which on split 0 makes the 3 mistakes notebook 06 prints."""
+    bench_dir = BENCH.parent
+    bench_train = load_file(bench_dir / "bench_train.py", "bench_train")
+    bench_splits = load_file(bench_dir / "bench_splits.py", "bench_splits")
+    assert bench_splits.svm_accuracy.__module__ == "bench_train"  # imported, not a copy of its own
+    assert bench_train.svm_accuracy(0) == pytest.approx(357 / 360, abs=1e-12)
