@@ -40,6 +40,7 @@ __all__ = [
     "code_names",
     "correct",
     "not_yet",
+    "reveal",
     "run_by_hand",
     "sentence",
 ]
@@ -77,6 +78,21 @@ def whole_answer(answer) -> int | None:
         return whole(answer, "answer")
     except (TypeError, ValueError):
         return None
+
+
+def reveal(prediction, run: Callable[[], object], *, ask: str) -> object:
+    """Predict, then run: ``run()`` is called, and what it returns is shown, only once ``prediction`` is given.
+
+    Until then a :class:`Feedback` says what to predict (``ask``), so neither "Run All" nor the committed
+    notebook shows the answer before the learner has written a prediction. ``run`` usually computes the
+    revealing result and returns a checker's verdict on the prediction with it.
+    """
+    if prediction is None or prediction is Ellipsis:
+        return not_yet(
+            f"first write your prediction ({ask}) in place of the `None` above, then run this cell again: "
+            "it runs the experiment and compares."
+        )
+    return run()
 
 
 def checker(func):
