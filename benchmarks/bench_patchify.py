@@ -15,7 +15,8 @@ import time
 import torch
 import torch.nn.functional as F
 
-from vitlib.patches import ROUTES, grid_size
+from vitlib.patches import grid_size
+from vitlib.routes import ROUTES
 
 
 def conv_patchify(weight: torch.Tensor, images: torch.Tensor, patch_size: int) -> torch.Tensor:

@@ -9,6 +9,7 @@ import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from torch import nn
 
 from vitlib import ViT, ViTConfig
 from vitlib.analysis import (
@@ -17,6 +18,7 @@ from vitlib.analysis import (
     cls_rollout_maps,
     mean_attention_distance,
     patch_centres,
+    position_similarity,
 )
 
 
@@ -208,3 +210,16 @@ def test_bad_grid_patch_size_layer_head():
 def test_rollout_map_needs_cls():
     with pytest.raises(ValueError, match="no \\[CLS\\]"):
         cls_rollout_maps(random_attention(1, 1, 1, 16, 0), (4, 4))
+
+
+def test_position_similarity_is_cosine_on_the_grid():
+    table = torch.randn(1, 1 + 3 * 5, 8)
+    sim = position_similarity(table, (3, 5))
+    assert sim.shape == (15, 3, 5)
+    flat = sim.reshape(15, 15)
+    torch.testing.assert_close(flat, flat.T)
+    torch.testing.assert_close(flat.diagonal(), torch.ones(15))
+    want = nn.functional.cosine_similarity(table[0, 1 + 4], table[0, 1 + 12], dim=0)
+    torch.testing.assert_close(sim[4, 2, 2], want)
+    with pytest.raises(ValueError, match=r"holds 15 grid positions, which is not a square grid; pass grid=\(gh, gw\)"):
+        position_similarity(table)

@@ -69,8 +69,9 @@ def test_fast_and_written_out_paths_agree(batch, tokens, heads, head_dim):
     dim = heads * head_dim
     attn = Attention(dim, num_heads=heads)
     x = torch.randn(batch, tokens, dim)
-    fast = attn(x)
-    slow, weights = attn(x, return_attention=True)
+    fast, none = attn(x)
+    slow, weights = attn(x, need_weights=True)
+    assert none is None  # the fused kernel's path hands back no weights
     assert fast.shape == slow.shape == (batch, tokens, dim)
     assert weights.shape == (batch, heads, tokens, tokens)
     torch.testing.assert_close(fast, slow, atol=1e-6, rtol=1e-6)
@@ -81,7 +82,7 @@ def test_attention_equals_by_hand_and_multihead_attention():
     dim, heads = 48, 4
     attn = Attention(dim, num_heads=heads).eval()
     x = torch.randn(3, 7, dim)
-    ours, our_weights = attn(x, return_attention=True)
+    ours, our_weights = attn(x, need_weights=True)
     torch.testing.assert_close(ours, attention_by_hand(attn, x), atol=1e-6, rtol=1e-5)
     mha = mha_with_weights_of(attn, dim)
     theirs, their_weights = mha(x, x, x, need_weights=True, average_attn_weights=False)
@@ -104,7 +105,7 @@ def test_qkv_rows_are_q_then_k_then_v_with_heads_contiguous():
 
 
 def test_embed_dim_not_divisible_by_heads_names_the_fix():
-    with pytest.raises(ValueError, match=r"embed dim 50 is not divisible by num_heads=4.*\[1, 2, 5, 10, 25\]"):
+    with pytest.raises(ValueError, match=r"dim=50 is not divisible by num_heads=4.*\[1, 2, 5, 10, 25\]"):
         Attention(50, num_heads=4)
 
 
@@ -121,6 +122,16 @@ def test_attention_rejects_tokens_of_the_wrong_shape(shape, hint):
 def test_gradient_reaches_every_attention_parameter():
     torch.manual_seed(0)
     attn = Attention(16, num_heads=2)
-    attn(torch.randn(2, 5, 16)).square().sum().backward()
+    attn(torch.randn(2, 5, 16))[0].square().sum().backward()
     for name, p in attn.named_parameters():
         assert p.grad is not None and p.grad.abs().sum() > 0, name
+
+
+def test_a_half_precision_input_to_float_weights_gets_the_fix():
+    attn = Attention(16, num_heads=2)
+    with pytest.raises(
+        TypeError, match=r"x is torch.float16 but the module's weights are torch.float32.*x.to\(torch.float32\)"
+    ):
+        attn(torch.randn(1, 5, 16).half())
+    out, _ = attn.half()(torch.randn(1, 5, 16).half())  # the same dtype on both sides runs
+    assert out.dtype == torch.float16

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 
 import numpy as np
 import pytest
@@ -29,6 +30,7 @@ from vitlib import (
     ViTConfig,
     ViTVAE,
     add_pos_embed,
+    analysis,
     data,
     grid_size,
     hub,
@@ -44,7 +46,9 @@ from vitlib import (
     unpatchify,
     vae,
     valid_patch_sizes,
+    widgets,
 )
+from vitlib.encoder import DropPath
 from vitlib.masking import MaskedAutoencoder, num_kept, random_masking, restore_order
 
 
@@ -64,7 +68,7 @@ def row(name, call, error, match, *marks):
 
 ROWS = [
     # patches
-    row("patchify numpy images", lambda: patchify(np.zeros((1, 1, 8, 8)), 2), TypeError, "ndarray"),
+    row("patchify numpy images", lambda: patchify(np.zeros((1, 1, 8, 8)), 2), TypeError, "numpy array"),
     row("patchify patch 0", lambda: patchify(torch.zeros(1, 1, 8, 8), 0), ValueError, "patch_size .* got 0"),
     row("patchify patch float", lambda: patchify(torch.zeros(1, 1, 8, 8), 2.0), TypeError, "patch_size .* got 2.0"),
     row("patchify 3-D", lambda: patchify(torch.zeros(1, 8, 8), 2), ValueError, r"got shape \(1, 8, 8\)"),
@@ -106,10 +110,16 @@ ROWS = [
         r"\(1, 8, 8, 3\): channels last.*permute\(0, 3, 1, 2\)",
     ),
     row(
-        "PatchEmbedding route",
-        lambda: PatchEmbedding(image_size=8, patch_size=2, in_chans=1)(imgs(), route="fft"),
+        "PatchEmbedding 3-D image",  # Conv2d alone would take it as one unbatched image and give a wrong shape
+        lambda: PatchEmbedding(image_size=8, patch_size=2, in_chans=1)(torch.zeros(1, 8, 8)),
         ValueError,
-        "route must be 'conv' or 'linear'; got 'fft'",
+        r"got shape \(1, 8, 8\)\. Add a batch dimension",
+    ),
+    row(
+        "PatchEmbedding other image size",  # Conv2d alone would cut more patches, or drop a leftover strip
+        lambda: PatchEmbedding(image_size=8, patch_size=2, in_chans=1)(torch.zeros(1, 1, 10, 8)),
+        ValueError,
+        r"images are 10x8 but the model was built for 8x8",
     ),
     row(
         "sincos temperature 0",
@@ -164,8 +174,27 @@ ROWS = [
         "Attention heads do not divide",
         lambda: Attention(10, num_heads=4),
         ValueError,
-        "10 is not divisible by num_heads=4",
+        "dim=10 is not divisible by num_heads=4",
     ),
+    row(
+        "Attention float16 tokens, float32 weights",
+        lambda: Attention(8, num_heads=2)(torch.zeros(1, 3, 8, dtype=torch.float16)),
+        TypeError,
+        r"x is torch.float16 but the module's weights are torch.float32: convert the input \(x.to\(torch.float32\)\)",
+    ),
+    row(
+        "Block float16 tokens, float32 weights",
+        lambda: Block(8, num_heads=2)(torch.zeros(1, 3, 8, dtype=torch.float16)),
+        TypeError,
+        r"x is torch.float16 but the module's weights are torch.float32",
+    ),
+    row(
+        "Mlp float16 features, float32 weights",
+        lambda: Mlp(8, 16)(torch.zeros(3, 8, dtype=torch.float16)),
+        TypeError,
+        r"x is torch.float16 but the module's weights are torch.float32",
+    ),
+    row("DropPath string", lambda: DropPath("0.1"), TypeError, r"drop_path must be a real number; got '0.1'"),
     row(
         "Attention attn_drop 1",
         lambda: Attention(8, num_heads=2, attn_drop=1.0),
@@ -455,9 +484,9 @@ ROWS = [
     ),
     row(
         "TrainConfig warmup negative",
-        lambda: train.TrainConfig(warmup_epochs=-1.0),
+        lambda: train.TrainConfig(warmup_steps=-1),
         ValueError,
-        "warmup_epochs .* -1.0",
+        "warmup_steps .* -1",
     ),
     row("TrainConfig epochs float", lambda: train.TrainConfig(epochs=2.5), TypeError, "epochs .* 2.5"),
     row("TrainConfig batch_size float", lambda: train.TrainConfig(batch_size=32.0), TypeError, "batch_size .* 32.0"),
@@ -501,6 +530,66 @@ ROWS = [
         lambda: vae.train_vae(ViTVAE(), imgs(4) * float("nan"), epochs=1, progress=False),
         ValueError,
         "NaN",
+    ),
+    row(
+        "fit a model without a head",  # its D features would be read as class scores
+        lambda: train.fit(digits_vit(num_classes=0), imgs(4), torch.zeros(4, dtype=torch.long), progress=False),
+        ValueError,
+        r"no classification head \(num_classes=0\).*num_classes=10",
+    ),
+    row(
+        "augment NaN strength",
+        lambda: train.augment(imgs(2), max_shift=float("nan")),
+        ValueError,
+        "max_shift must be a finite number; got nan",
+    ),
+    row(
+        "augment infinite strength",
+        lambda: train.augment(imgs(2), elastic=float("inf")),
+        ValueError,
+        "elastic must be a finite number; got inf",
+    ),
+    row(
+        "confusion_matrix of Python lists",
+        lambda: train.confusion_matrix([0, 1], [1, 1]),
+        TypeError,
+        r"labels must be a torch tensor of class indices; got list\. Convert it: torch.as_tensor\(labels\)",
+    ),
+    row(
+        "confusion_matrix of no labels, no num_classes",
+        lambda: train.confusion_matrix(torch.zeros(0, dtype=torch.long), torch.zeros(0, dtype=torch.long)),
+        ValueError,
+        "labels and predictions are empty: no class to count. Pass num_classes",
+    ),
+    row(
+        "vae_loss numpy logits",
+        lambda: vae.vae_loss(np.zeros((2, 1, 8, 8)), imgs(2), torch.zeros(2, 4), torch.zeros(2, 4)),
+        TypeError,
+        "logits must be a torch tensor; got a numpy array",
+    ),
+    row(
+        "mean_image_error no training images",
+        lambda: vae.mean_image_error(imgs(0), imgs(3)),
+        ValueError,
+        r"train_images hold no images \(shape \(0, 1, 8, 8\)\)",
+    ),
+    row(
+        "cls_attention_maps NaN",
+        lambda: analysis.cls_attention_maps(torch.full((1, 1, 1, 5, 5), float("nan")), (2, 2)),
+        ValueError,
+        "attention holds NaN or infinite values",
+    ),
+    row(
+        "cls_attention_maps negative weights",
+        lambda: analysis.cls_attention_maps(-torch.ones(1, 1, 1, 5, 5), (2, 2)),
+        ValueError,
+        r"attention holds negative weights \(smallest -1\).*not the scores",
+    ),
+    row(
+        "patch_explorer image_size 0",
+        lambda: widgets.patch_explorer(image_size=0),
+        ValueError,
+        r"^image_size must hold positive ints; got \(0, 0\)",
     ),
     row(
         "train_mae batch_size float",
@@ -550,14 +639,53 @@ def test_damaged_safetensors_files_are_named(tmp_path, damage, match):
         hub.load_checkpoint(path, num_heads=4)
 
 
-@pytest.mark.parametrize("damage", ["empty", "truncated"])
-def test_damaged_torch_files_are_named(tmp_path, damage):
+@pytest.mark.parametrize("keep", [0, 200, 5000])  # bytes kept: torch.load fails with EOFError, RuntimeError, OSError
+def test_damaged_torch_files_are_named(tmp_path, keep):
     model = digits_vit()
     path = tmp_path / "model.pt"
     torch.save(model.state_dict(), path)
-    path.write_bytes(b"" if damage == "empty" else path.read_bytes()[:200])
-    with pytest.raises(ValueError, match=r"cannot read model.pt .*not a valid torch state dict"):
+    path.write_bytes(path.read_bytes()[:keep])
+    state = "empty (0 bytes)" if keep == 0 else f"{keep} bytes"
+    with pytest.raises(
+        ValueError, match=rf"cannot read model.pt .*not a valid torch state dict; it is {re.escape(state)}"
+    ):
         hub.load_checkpoint(path, num_heads=4)
+
+
+def test_a_shard_the_index_names_but_the_folder_lacks_is_named(tmp_path):
+    model = digits_vit()
+    save_file(model.state_dict(), str(tmp_path / "model-00001-of-00002.safetensors"))
+    index = {
+        "weight_map": {name: f"model-0000{1 + i % 2}-of-00002.safetensors" for i, name in enumerate(model.state_dict())}
+    }
+    (tmp_path / "model.safetensors.index.json").write_text(json.dumps(index))
+    with pytest.raises(
+        FileNotFoundError, match=r"names the shard 'model-00002-of-00002.safetensors', which is not in the folder"
+    ):
+        hub.load_checkpoint(tmp_path, num_heads=4)
+
+
+def test_a_checkpoint_of_nan_weights_is_refused_naming_the_tensors():
+    state = digits_vit().state_dict()
+    state["blocks.0.attn.qkv.weight"] = torch.full_like(state["blocks.0.attn.qkv.weight"], float("nan"))
+    state["head.bias"][3] = float("inf")
+    with pytest.raises(
+        ValueError,
+        match=r"NaN or infinite weights in 2 tensor\(s\): blocks.0.attn.qkv.weight \(12,288 of 12,288\), "
+        r"head.bias \(1 of 10\)",
+    ):
+        hub.load_checkpoint(state, num_heads=4)
+
+
+def test_a_depth_0_model_gives_its_attention_as_an_empty_stack():
+    logits, attention = ViT.from_preset("digits", depth=0)(imgs(2), return_attention=True)
+    assert logits.shape == (2, 10) and attention.shape == (0, 2, 4, 17, 17)
+    assert torch.equal(analysis.attention_rollout(attention), torch.eye(17).expand(2, 17, 17))  # no layer: identity
+
+
+def test_a_confusion_matrix_of_no_labels_with_num_classes_is_zeros():
+    empty = torch.zeros(0, dtype=torch.long)
+    assert torch.equal(train.confusion_matrix(empty, empty, num_classes=3), torch.zeros(3, 3, dtype=torch.long))
 
 
 @pytest.mark.parametrize(

@@ -103,7 +103,7 @@ def test_training_the_cnn_with_fit_lowers_its_loss(digits):
     x, y = digits.x_train[:256], digits.y_train[:256]
     history = fit(model, x, y, config=TrainConfig(epochs=6, mixup=0.0, elastic=0.0, max_shift=0.0), progress=False)
     assert len(history.loss) == 6 * 4
-    assert sum(history.epoch_loss[-2:]) < 0.8 * sum(history.epoch_loss[:2])
+    assert sum(history.train_loss[-2:]) < 0.8 * sum(history.train_loss[:2])
     assert evaluate(model, digits.x_test, digits.y_test).accuracy > 0.5  # chance is 0.1
 
 

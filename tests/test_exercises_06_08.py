@@ -8,7 +8,7 @@ import torch
 from matplotlib.figure import Figure
 from solutions_support import load_solutions
 
-from vitlib import analysis
+from vitlib import analysis, hub
 from vitlib.exercises import Feedback, nb06
 from vitlib.viz import analysis as viz_analysis
 
@@ -27,7 +27,7 @@ def test_solutions_pass():
 
 
 def test_the_predicted_shape_is_the_models():
-    model, _ = analysis.load_reference_model()
+    model, _ = hub.load_reference_model()
     _, attention = model(torch.zeros(6, 1, 8, 8), return_attention=True)
     assert tuple(attention.shape) == s06.solution_attention_shape()
 

@@ -3,6 +3,7 @@
 import ast
 import os
 import pickle
+import socket
 import warnings
 from pathlib import Path
 
@@ -291,35 +292,39 @@ def test_the_ast_scan_catches_an_unsafe_call():
 
 
 def _no_network(monkeypatch) -> list:
-    """Record every network probe and refuse it; no test here touches the network."""
+    """Record every attempt to open a connection, and refuse it."""
     probes = []
 
-    def unreachable(*args, **kwargs):
+    def refuse(*args, **kwargs):
         probes.append(args)
         raise OSError("network is unreachable")
 
-    monkeypatch.setattr(hub.socket, "create_connection", unreachable)
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
     return probes
 
 
-def test_download_with_hf_hub_offline_raises_at_once_without_a_probe(monkeypatch, capsys, tmp_path):
+def test_download_with_hf_hub_offline_raises_at_once_without_touching_the_network(monkeypatch, capsys, tmp_path):
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))  # an empty cache
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     probes = _no_network(monkeypatch)
     with pytest.raises(hub.DownloadError, match=r"offline \(HF_HUB_OFFLINE=1\).*revision 'main'") as caught:
         hub.download_checkpoint("google/vit-base-patch16-224", timeout=0.1)
     assert caught.value.reason == "offline" and isinstance(caught.value, OSError)
-    assert probes == []  # offline was asked for: no network probe at all
+    assert probes == []  # offline was asked for: no connection at all
     assert capsys.readouterr().out == ""  # it raises; it never prints
 
 
-def test_download_unreachable_is_a_typed_error(monkeypatch, tmp_path):
+def test_download_goes_through_huggingface_hub_to_the_endpoint_it_is_given(monkeypatch, tmp_path):
+    with socket.socket() as probe:  # a port that nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
     monkeypatch.setenv("HF_HUB_CACHE", str(tmp_path))
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
-    probes = _no_network(monkeypatch)
-    with pytest.raises(hub.DownloadError, match="huggingface.co did not answer") as caught:
-        hub.download_checkpoint("google/vit-base-patch16-224", revision="abc123", timeout=0.1)
-    assert caught.value.reason == "unreachable" and len(probes) == 1
+    monkeypatch.setenv("HF_ENDPOINT", f"http://127.0.0.1:{port}")  # a mirror, as a school network may set
+    with pytest.raises(hub.DownloadError, match=rf"offline: http://127.0.0.1:{port} did not answer") as caught:
+        hub.download_checkpoint("google/vit-base-patch16-224", revision="abc123", timeout=0.5)
+    assert caught.value.reason == "unreachable"
 
 
 def test_download_finds_the_cache_without_the_network(monkeypatch, tmp_path):

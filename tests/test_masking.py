@@ -103,7 +103,7 @@ def test_encode_visible_runs_the_blocks_on_the_kept_tokens_only():
     patches = model.patch_embed(images) + model.pos_embed[:, 1:]
     kept = patches.gather(1, masked.ids_keep[..., None].expand(-1, -1, 64))
     cls = (model.cls_token + model.pos_embed[:, :1]).expand(5, -1, -1)
-    expected = model.norm(model.blocks(torch.cat([cls, kept], dim=1)))
+    expected, _ = model.encode(torch.cat([cls, kept], dim=1))  # the blocks and the final norm, as the ViT runs them
     torch.testing.assert_close(latent, expected)
     # ratio 0 keeps everything, in a shuffled order; restoring it gives the full forward
     full, masked0 = encode_visible(model, images, 0.0, seed=1)
@@ -183,11 +183,13 @@ def test_reconstruct_keeps_the_visible_pixels_and_fills_the_hidden_ones():
 def test_train_mae_lowers_the_hidden_patch_error_and_is_repeatable():
     images = torch.linspace(0, 1, 8).expand(32, 1, 8, 8).clone()  # 32 copies of one left-to-right ramp
     first = tiny_mae()
-    losses = train_mae(first, images, steps=60, batch_size=8, lr=1e-2, seed=0, progress=False)
-    assert len(losses) == 60 and not first.training
+    history = train_mae(first, images, steps=60, batch_size=8, lr=1e-2, seed=0, progress=False)
+    losses = history.loss
+    assert len(losses) == len(history.lr) == 60 and not first.training
+    assert history.lr[0] == pytest.approx(1e-2 / 1)  # warm-up over a 40th of the steps: 1 step
     assert sum(losses[-10:]) < 0.2 * sum(losses[:10])
     again = train_mae(tiny_mae(), images, steps=60, batch_size=8, lr=1e-2, seed=0, progress=False)
-    assert again == losses
+    assert again.loss == losses
 
 
 @pytest.mark.parametrize(
@@ -215,7 +217,7 @@ def test_mae_bad_inputs_are_named(build, error, message):
 
 
 def test_train_mae_decays_only_the_weight_matrices():
-    from vitlib.train import decay_groups
+    from vitlib.engine import decay_groups
 
     model = tiny_mae()
     names = {id(p): n for n, p in model.named_parameters()}

@@ -74,11 +74,15 @@ def test_regularisation_adds_no_parameters_and_keeps_keys():
 def test_regularisation_is_off_in_eval_mode():
     torch.manual_seed(0)
     model = ViT.from_preset("digits", drop_rate=0.3, attn_drop_rate=0.3, drop_path_rate=0.3).eval()
+    plain = ViT.from_preset("digits").eval()  # the same weights, no regularisation at all
+    plain.load_state_dict(model.state_dict())
     x = torch.rand(4, 1, 8, 8)
-    torch.testing.assert_close(model(x), model(x))
+    torch.testing.assert_close(model(x), plain(x), atol=0, rtol=0)
     logits, _ = model(x, return_attention=True)
-    torch.testing.assert_close(logits, model(x), atol=1e-5, rtol=1e-5)
-    assert not torch.equal(model.train()(x), model(x))  # random in training mode
+    torch.testing.assert_close(logits, plain(x), atol=1e-5, rtol=1e-5)
+    torch.manual_seed(1)
+    trained_mode = model.train()(x)
+    assert not torch.allclose(trained_mode, plain(x), atol=1e-3)  # dropout and drop-path act in training mode
 
 
 def test_drop_path_keeps_the_expected_value():
@@ -87,8 +91,10 @@ def test_drop_path_keeps_the_expected_value():
     out = drop(torch.ones(20_000, 3))
     assert out[:, 0].unique().tolist() == pytest.approx([0.0, 4 / 3])
     assert out.mean().item() == pytest.approx(1.0, abs=0.02)
-    with pytest.raises(ValueError, match="drop-path probability"):
+    with pytest.raises(ValueError, match=r"drop_path must be in \[0, 1\); got 1.0"):
         DropPath(1.0)
+    with pytest.raises(TypeError, match="drop_path must be a real number; got '0.1' of type str"):
+        DropPath("0.1")
 
 
 def test_digits_shapes_and_attention_maps():
@@ -139,10 +145,10 @@ def test_timm_init():
         ({"embed_dim": 50, "num_heads": 4}, r"embed_dim=50 is not divisible by num_heads=4"),
         ({"pos_embed": "rope"}, "pos_embed must be one of 'learned', 'sincos', 'none'"),
         ({"pool": "max"}, "pool must be 'token' or 'mean'"),
-        ({"image_size": 30, "patch_size": 16}, "30"),
-        ({"depth": -1}, "depth"),
-        ({"mlp_ratio": 0}, "mlp_ratio"),
-        ({"drop_path_rate": 1.5}, "drop_path_rate"),
+        ({"image_size": 30, "patch_size": 16}, r"patch_size=16 does not divide the image height 30 and width 30"),
+        ({"depth": -1}, r"depth must be a whole number >= 0; got -1"),
+        ({"mlp_ratio": 0}, r"mlp_ratio must be > 0; got 0"),
+        ({"drop_path_rate": 1.5}, r"drop_path_rate must be in \[0, 1\); got 1.5"),
     ],
 )
 def test_bad_configs_name_the_problem(kwargs, message):
@@ -153,7 +159,7 @@ def test_bad_configs_name_the_problem(kwargs, message):
 def test_unknown_field_and_preset():
     with pytest.raises(TypeError, match="heads"):
         ViT(heads=3)
-    with pytest.raises(ValueError, match=r"unknown preset 'vit_huge'.*digits"):
+    with pytest.raises(ValueError, match=r"preset must be one of 'digits', .*; got 'vit_huge'"):
         ViT.from_preset("vit_huge")
 
 
@@ -178,5 +184,29 @@ def test_integer_images_are_refused_with_a_fix():
 
 
 def test_extra_repr_lists_the_config():
-    assert "embed_dim=64" in repr(ViT.from_preset("digits", embed_dim=64))
+    assert PRESETS["digits"].embed_dim != 48
+    assert "embed_dim=48" in repr(ViT.from_preset("digits", embed_dim=48))
     assert isinstance(ViT.from_preset("digits").config, ViTConfig)
+
+
+def test_a_depth_0_model_returns_an_empty_stack_of_attention():
+    model = ViT.from_preset("digits", depth=0)
+    logits, attention = model(torch.rand(2, 1, 8, 8), return_attention=True)
+    assert logits.shape == (2, 10) and attention.shape == (0, 2, 4, 17, 17)
+
+
+def test_images_are_checked_once_at_the_boundary_not_in_every_block(monkeypatch):
+    from vitlib import checks
+
+    calls = {"model_images": 0, "tokens_in": 0}
+    for name in calls:
+        original = getattr(checks, name)
+
+        def counted(*args, _original=original, _name=name, **kwargs):
+            calls[_name] += 1
+            return _original(*args, **kwargs)
+
+        monkeypatch.setattr(checks, name, counted)
+    model = ViT.from_preset("vit_tiny_patch16_224", depth=2)
+    model(torch.rand(1, 3, 224, 224), return_attention=True)
+    assert calls == {"model_images": 1, "tokens_in": 0}  # the blocks' checks run only after a failure

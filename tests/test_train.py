@@ -4,27 +4,12 @@ import math
 
 import pytest
 import torch
-from hypothesis import given, settings
-from hypothesis import strategies as st
 from torch import nn
 
 from vitlib import ViT
 from vitlib.data import load_digits
-from vitlib.masking import MAETrainConfig, MaskedAutoencoder
-from vitlib.train import (
-    NonFiniteLossError,
-    TrainConfig,
-    augment,
-    confusion_matrix,
-    decay_groups,
-    evaluate,
-    fit,
-    lr_at,
-    predict,
-    run_training,
-    train_digits,
-)
-from vitlib.vae import VAETrainConfig
+from vitlib.engine import NonFiniteLossError
+from vitlib.train import TrainConfig, augment, confusion_matrix, evaluate, fit, predict, train_digits
 
 
 @pytest.fixture(scope="module")
@@ -42,19 +27,19 @@ def test_a_few_steps_lower_the_loss(digits):
     x, y = digits.x_train[:256], digits.y_train[:256]
     before = nn.functional.cross_entropy(model.eval()(x), y).item()
     history = fit(
-        model, x, y, epochs=10, batch_size=32, lr=5e-3, mixup=0.0, max_shift=0, warmup_epochs=0, progress=False
+        model, x, y, epochs=10, batch_size=32, lr=5e-3, mixup=0.0, max_shift=0, warmup_steps=0, progress=False
     )
     after = nn.functional.cross_entropy(model(x), y).item()
     assert after < before - 0.8  # from chance (ln 10 = 2.3) to about 1.0
-    assert len(history.loss) == len(history.lr) == 10 * 8 == 10 * history.steps_per_epoch
-    assert len(history.epoch_loss) == 10 and history.epoch_accuracy == []
+    assert len(history.loss) == len(history.lr) == 10 * 8 == 10 * history.log_every  # 8 steps an epoch
+    assert len(history.train_loss) == 10 and "val_accuracy" not in history.logs
     assert history.seconds > 0 and history.cpu_seconds > 0
     assert not model.training  # handed back in eval mode
 
 
 def test_bf16_autocast_trains_and_really_runs_in_bf16(digits):
     x, y = digits.x_train[:256], digits.y_train[:256]
-    settings = {"epochs": 10, "batch_size": 32, "lr": 5e-3, "mixup": 0.0, "max_shift": 0, "warmup_epochs": 0}
+    settings = {"epochs": 10, "batch_size": 32, "lr": 5e-3, "mixup": 0.0, "max_shift": 0, "warmup_steps": 0}
     fp32, bf16 = small_model(), small_model()
     before = nn.functional.cross_entropy(bf16.eval()(x), y).item()
     fit(fp32, x, y, progress=False, **settings)
@@ -94,20 +79,10 @@ def test_validation_accuracy_per_epoch_and_ema(digits):
         ema_decay=0.9,
         progress=False,
     )
-    assert len(history.epoch_accuracy) == 2
-    assert all(0.0 <= a <= 1.0 for a in history.epoch_accuracy)
+    assert len(history.val_accuracy) == 2
+    assert all(0.0 <= a <= 1.0 for a in history.val_accuracy)
     # with EMA, the returned model holds the average, whose accuracy was the last one recorded
-    assert evaluate(model, digits.x_test[:64], digits.y_test[:64]).accuracy == history.epoch_accuracy[-1]
-
-
-def test_lr_schedule_warms_up_then_decays_to_min_lr():
-    config = TrainConfig(lr=1e-3, min_lr=1e-5, warmup_epochs=2)
-    steps = [lr_at(s, 100, config, steps_per_epoch=10) for s in range(100)]
-    assert steps[0] == pytest.approx(1e-3 / 20)
-    assert steps[19] == pytest.approx(1e-3)
-    assert max(steps) == pytest.approx(1e-3)
-    assert all(a >= b for a, b in zip(steps[19:], steps[20:], strict=False))
-    assert steps[-1] == pytest.approx(1e-5, abs=1e-6)
+    assert evaluate(model, digits.x_test[:64], digits.y_test[:64]).accuracy == history.val_accuracy[-1]
 
 
 def test_integer_shift_keeps_pixel_values():
@@ -196,26 +171,14 @@ def test_bad_training_inputs_are_named(digits):
         fit(model, x[:, 0], y, progress=False)
     with pytest.raises(ValueError, match="both val_images and val_labels"):
         fit(model, x, y, val_images=x, progress=False)
-    with pytest.raises(TypeError, match="unexpected keyword"):
+    with pytest.raises(TypeError, match=r"unknown TrainConfig setting\(s\) \['epochz'\]; the settings are \['lr', "):
         fit(model, x, y, epochz=3, progress=False)
 
 
-BAD_CONFIGS = [
+BAD_CONFIGS = [  # the classifier's own fields; the recipe's shared ones are tested once, in test_engine.py
     ("epochs", 0, ValueError, "epochs must be a positive whole number; got 0"),
     ("epochs", 2.5, TypeError, "epochs must be a whole number"),
     ("epochs", True, TypeError, "epochs must be a whole number"),
-    ("batch_size", 0, ValueError, "batch_size must be a positive whole number; got 0"),
-    ("lr", -1.0, ValueError, r"lr must be > 0; got -1.0"),
-    ("lr", 0.0, ValueError, r"lr must be > 0; got 0.0"),
-    ("lr", float("nan"), ValueError, "lr must be a finite number; got nan"),
-    ("lr", float("inf"), ValueError, "lr must be a finite number; got inf"),
-    ("lr", "1e-3", TypeError, "lr must be a real number"),
-    ("min_lr", -1e-5, ValueError, "min_lr must be >= 0; got -1e-05"),
-    ("min_lr", 1.0, ValueError, r"min_lr \(1.0\) must not exceed lr"),
-    ("weight_decay", -0.05, ValueError, "weight_decay must be >= 0; got -0.05"),
-    ("warmup_epochs", -1, ValueError, "warmup_epochs must be >= 0; got -1"),
-    ("grad_clip", -1.0, ValueError, r"grad_clip must be > 0 .* or None .*got -1.0"),
-    ("grad_clip", 0.0, ValueError, "grad_clip must be > 0"),
     ("label_smoothing", 1.0, ValueError, r"label_smoothing must be in \[0, 1\); got 1.0"),
     ("label_smoothing", -0.1, ValueError, "label_smoothing must be in"),
     ("mixup", -0.1, ValueError, "mixup must be >= 0; got -0.1"),
@@ -224,7 +187,7 @@ BAD_CONFIGS = [
     ("bf16", "yes", TypeError, "bf16 must be True or False; got 'yes'"),
     ("bf16", 1, TypeError, "bf16 must be True or False; got 1"),
     ("elastic", -0.5, ValueError, "elastic must be >= 0"),
-    ("seed", -1, ValueError, "seed must be a whole number >= 0; got -1"),
+    ("max_rotate", float("inf"), ValueError, "max_rotate must be a finite number; got inf"),
 ]
 
 
@@ -234,28 +197,10 @@ def test_bad_configs_are_named(field, value, error, message):
         TrainConfig(**{field: value})
 
 
-@pytest.mark.parametrize(
-    ("make", "error", "message"),
-    [
-        (lambda: VAETrainConfig(grad_clip=-1.0), ValueError, "grad_clip must be > 0"),
-        (lambda: VAETrainConfig(min_lr=0.1), ValueError, "min_lr .* must not exceed lr"),
-        (lambda: VAETrainConfig(beta=float("nan")), ValueError, "beta must be a finite number"),
-        (lambda: VAETrainConfig(batch_size=1.0), TypeError, "batch_size must be a whole number"),
-        (lambda: MAETrainConfig(steps=0), ValueError, "steps must be a positive whole number"),
-        (lambda: MAETrainConfig(weight_decay=-1.0), ValueError, "weight_decay must be >= 0"),
-        (lambda: MAETrainConfig(warmup_steps=-1), ValueError, "warmup_steps must be a whole number >= 0"),
-        (lambda: MAETrainConfig(mask_ratio=1.0), ValueError, r"mask_ratio must be in \[0, 1\)"),
-    ],
-)
-def test_the_vae_and_mae_configs_share_the_validator(make, error, message):
-    with pytest.raises(error, match=message):
-        make()
-
-
 def test_a_good_config_passes_and_fit_overrides_are_checked_too(digits):
     assert TrainConfig(grad_clip=None, ema_decay=0.99, min_lr=0.0).grad_clip is None
-    with pytest.raises(ValueError, match="grad_clip must be > 0"):
-        fit(small_model(), digits.x_train[:8], digits.y_train[:8], grad_clip=-1.0, progress=False)
+    with pytest.raises(ValueError, match="mixup must be >= 0; got -1.0"):
+        fit(small_model(), digits.x_train[:8], digits.y_train[:8], mixup=-1.0, progress=False)
 
 
 def test_train_digits_end_to_end_small():
@@ -280,133 +225,19 @@ def test_progress_bar_shows_loss_and_accuracy(digits, capsys):
     )
     captured = capsys.readouterr()
     out = captured.out  # on stdout, not in the notebook's stderr box
-    assert "training: 100%" in out and "2/2" in out and "loss=" in out and "val acc=" in out
+    assert "training: 100%" in out and "2/2" in out and "loss=" in out and "val acc=" in out  # 2 epochs of 1 step
     assert "training" not in captured.err
     assert out.endswith("\n") and not out.endswith("\n\n")  # closed: one line break, no empty line after the bar
-
-
-def test_warmup_cosine_ramps_up_then_decays_to_min_lr():
-    from vitlib.train import warmup_cosine
-
-    rates = [warmup_cosine(s, 100, lr=1.0, warmup_steps=10, min_lr=0.1) for s in range(100)]
-    assert rates[:10] == pytest.approx([(s + 1) / 10 for s in range(10)])  # linear warm-up to lr
-    assert rates[10] == pytest.approx(1.0) and all(a >= b for a, b in zip(rates[10:-1], rates[11:], strict=True))
-    assert warmup_cosine(100, 100, lr=1.0, warmup_steps=10, min_lr=0.1) == pytest.approx(0.1)
-
-
-def test_warmup_cosine_checks_its_arguments():
-    from vitlib.schedule import warmup_cosine
-
-    with pytest.raises(ValueError, match=r"min_lr \(2.0\) must not exceed lr \(1.0\)"):
-        warmup_cosine(0, 10, lr=1.0, warmup_steps=1, min_lr=2.0)
-    with pytest.raises(ValueError, match="lr must be > 0"):
-        warmup_cosine(0, 10, lr=0.0, warmup_steps=1)
-    assert warmup_cosine(0, 10, lr=1.0, warmup_steps=0, min_lr=0.5) == pytest.approx(1.0)  # no warm-up: start at lr
 
 
 # --- the engine ---------------------------------------------------------------------------------------------------
 
 
-def test_no_weight_decay_on_biases_norms_tokens_and_positions():
-    model = small_model()
-    decay, no_decay = decay_groups(model, 0.05)
-    assert decay["weight_decay"] == 0.05 and no_decay["weight_decay"] == 0.0
-    names = {id(p): n for n, p in model.named_parameters()}
-    decayed = sorted(names[id(p)] for p in decay["params"])
-    kept = sorted(names[id(p)] for p in no_decay["params"])
-    assert decayed == [
-        "blocks.0.attn.proj.weight",
-        "blocks.0.attn.qkv.weight",
-        "blocks.0.mlp.fc1.weight",
-        "blocks.0.mlp.fc2.weight",
-        "head.weight",
-        "patch_embed.proj.weight",
-    ]
-    assert "cls_token" in kept and "pos_embed" in kept and "norm.weight" in kept and "head.bias" in kept
-    assert len(decayed) + len(kept) == len(names)
-    torch.manual_seed(0)
-    encoder = ViT(image_size=8, patch_size=2, in_chans=1, num_classes=0, embed_dim=16, depth=1, num_heads=2)
-    mae = MaskedAutoencoder(encoder, decoder_dim=16, decoder_heads=2)
-    mae.encoder.cls_token.requires_grad_(False)  # frozen parameters are left out of both groups
-    _, no_decay = decay_groups(mae, 0.05)
-    names = {id(p): n for n, p in mae.named_parameters()}
-    kept = {names[id(p)] for p in no_decay["params"]}
-    assert "mask_token" in kept and "encoder.pos_embed" in kept and "encoder.cls_token" not in kept
-
-
-def _quadratic_run(grad_clip, record):
-    """A model of one 2 x 2 weight, pulled towards 100: large gradients, so clipping matters."""
-    model = nn.Linear(2, 2, bias=False)
-
-    def loss_fn(model, batch, generator, step):
-        return ((model.weight - 100.0) ** 2).sum(), {"double": 2.0 * step}
-
-    def after_step(step):
-        record.append(torch.linalg.vector_norm(model.weight.grad).item())
-
-    log = run_training(
-        model,
-        loss_fn,
-        lambda generator: [None, None],
-        epochs=3,
-        steps_per_epoch=2,
-        lr=0.1,
-        min_lr=0.01,
-        warmup_steps=2,
-        grad_clip=grad_clip,
-        progress=False,
-        after_step=after_step,
-    )
-    return log
-
-
-def test_engine_clips_gradients_logs_and_follows_the_schedule():
-    clipped, free = [], []
-    log = _quadratic_run(0.5, clipped)
-    _quadratic_run(None, free)
-    assert max(clipped) == pytest.approx(0.5)  # every gradient norm cut to grad_clip
-    assert min(free) > 100  # without clipping they are far larger
-    assert log.steps["loss"][0] == pytest.approx(4 * 100.0**2, rel=0.05)  # the weights start near 0
-    assert log.steps["double"] == [0.0, 2.0, 4.0, 6.0, 8.0, 10.0]  # whatever loss_fn logs, per step
-    assert log.steps["lr"][:2] == pytest.approx([0.05, 0.1])  # linear warm-up over 2 steps
-    assert log.steps["lr"][-1] > 0.01  # the cosine reaches min_lr after the last step, not on it
-    assert all(a >= b for a, b in zip(log.steps["lr"][1:], log.steps["lr"][2:], strict=False))  # then cosine
-    assert log.seconds > 0 and log.cpu_seconds >= 0
-
-
-def test_engine_forks_the_global_random_state_and_seeds_it():
-    models = [nn.Linear(1, 1), nn.Linear(1, 1)]
-    state = torch.random.get_rng_state()
-    draws = []
-
-    def loss_fn(model, batch, generator, step):
-        draws.append((torch.rand(1).item(), torch.rand(1, generator=generator).item()))
-        return model.weight.sum(), {}
-
-    for model in models:
-        run_training(model, loss_fn, lambda g: [0], epochs=2, steps_per_epoch=1, lr=0.1, seed=5, progress=False)
-    assert torch.equal(torch.random.get_rng_state(), state)  # the caller's random state is untouched
-    assert draws[:2] == draws[2:]  # both the global and the engine's generator are seeded from `seed`
-    torch.manual_seed(5)
-    assert draws[0][0] == torch.rand(1).item()
-    torch.random.set_rng_state(state)
-
-
 def test_a_huge_learning_rate_stops_with_a_clear_error(digits):
     model = small_model()
     x, y = digits.x_train[:128], digits.y_train[:128]
-    with pytest.raises(NonFiniteLossError, match=r"the loss became (nan|inf) at step [1-9]\d* .*learning rate"):
-        fit(model, x, y, epochs=5, lr=1e30, grad_clip=None, warmup_epochs=0, min_lr=0.0, progress=False)
-
-
-def test_a_non_finite_first_loss_points_at_the_data():
-    def loss_fn(model, batch, generator, step):
-        return model.weight.sum() * batch, {}
-
-    with pytest.raises(NonFiniteLossError, match=r"loss became nan at step 0 \(epoch 0, batch 0\).*data"):
-        run_training(
-            nn.Linear(1, 1), loss_fn, lambda g: [float("nan")], epochs=1, steps_per_epoch=1, lr=0.1, progress=False
-        )
+    with pytest.raises(NonFiniteLossError, match=r"the loss became (nan|inf) at step [1-9]\d*\. .*learning rate"):
+        fit(model, x, y, epochs=5, lr=1e30, grad_clip=None, warmup_steps=0, min_lr=0.0, progress=False)
 
 
 def test_fit_trains_any_classifier_module_such_as_a_small_cnn(digits):
@@ -416,22 +247,38 @@ def test_fit_trains_any_classifier_module_such_as_a_small_cnn(digits):
     )
     x, y = digits.x_train[:256], digits.y_train[:256]
     before = nn.functional.cross_entropy(cnn(x), y).item()
-    history = fit(cnn, x, y, epochs=5, batch_size=32, lr=1e-2, mixup=0.0, warmup_epochs=0, progress=False)
+    history = fit(cnn, x, y, epochs=5, batch_size=32, lr=1e-2, mixup=0.0, warmup_steps=0, progress=False)
     after = nn.functional.cross_entropy(cnn(x), y).item()
     assert after < before - 0.7  # from chance (ln 10 = 2.3) to about 1.4 (label smoothing keeps it above 0)
-    assert history.epoch_loss[-1] < history.epoch_loss[0]
+    assert history.train_loss[-1] < history.train_loss[0]
     assert evaluate(cnn, digits.x_test, digits.y_test).accuracy > 0.5
 
 
+# Golden numbers: train_digits(seed=0, epochs=2), one thread, measured on main before the training loops became one
+# engine (commit dccf4ff) and unchanged by the step-based engine (bit for bit on the same CPU). torch, MKL and oneDNN
+# pick other kernels on other CPUs, so the last bits differ and training amplifies them: over these 46 steps the step
+# losses of the AVX-512, AVX2 and generic kernels (ATEN_CPU_CAPABILITY=avx512 / avx2 / default) differ by at most
+# 6.5e-6 of their value. A change of the code or of one hyperparameter moves them far more: weight decay 0.06 instead
+# of 0.05 moves the last loss by 3.3e-4 of it, label smoothing 0.11 the first by 3.4e-5 (and later ones by 1e-3),
+# min_lr 2e-5 the last by 3.8e-3. So the losses are compared to 3e-5 of their value: 4.6 times the kernels' spread.
+GOLDEN_DIGITS_LOSS = {
+    0: 2.30629301071167,
+    5: 2.2750134468078613,
+    10: 2.1814522743225098,
+    20: 2.0363852977752686,
+    30: 2.1234755516052246,
+    45: 2.0501534938812256,
+}
+
+
 def test_train_digits_gives_the_same_numbers_as_before_the_engine(one_thread):
-    # Measured on main before the training loops became one engine (commit dccf4ff), one thread, on the CPU:
-    # train_digits(seed=0, epochs=2). The full 40-epoch run gave accuracy 0.9916666746139526 and final step
-    # loss 1.5537149906158447 both before and after (benchmarks/bench_train.py --seeds 0).
     run = train_digits(seed=0, epochs=2, progress=False)
-    assert run.evaluation.accuracy == 0.5
-    assert run.history.loss[0] == 2.30629301071167
-    assert run.history.loss[-1] == 2.0501534938812256
-    assert run.history.epoch_loss == [2.1715766367351503, 1.9932778495504528]
+    assert len(run.history.loss) == 46
+    for step, loss in GOLDEN_DIGITS_LOSS.items():
+        assert run.history.loss[step] == pytest.approx(loss, rel=3e-5), f"step {step}"
+    # 180 of the 360 test digits on every kernel measured; an argmax that sits on a tie could flip on another CPU,
+    # so one digit either way is tolerated (the losses above already catch a real change).
+    assert abs(run.evaluation.accuracy * 360 - 180) <= 1
 
 
 # --- data checks at the engine's boundary -------------------------------------------------------------------------
@@ -496,25 +343,3 @@ def test_confusion_matrix_refuses_labels_outside_the_classes():
     with pytest.raises(TypeError, match=r"labels must be integer class indices; got torch.float32"):
         confusion_matrix(labels.float(), preds)
     assert confusion_matrix(labels[:0], preds[:0], num_classes=3).sum() == 0
-
-
-@settings(max_examples=200, deadline=None)
-@given(
-    lr=st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(-3, 3), st.booleans()),
-    min_lr=st.floats(allow_nan=True, allow_infinity=True),
-    weight_decay=st.floats(allow_nan=True, allow_infinity=True),
-    grad_clip=st.one_of(st.none(), st.floats(allow_nan=True, allow_infinity=True)),
-    warmup_epochs=st.floats(-2, 5),
-)
-def test_a_config_is_either_sound_or_refused_with_a_vitlib_error(lr, min_lr, weight_decay, grad_clip, warmup_epochs):
-    values = {"lr": lr, "min_lr": min_lr, "weight_decay": weight_decay, "grad_clip": grad_clip}
-    try:
-        config = TrainConfig(**values, warmup_epochs=warmup_epochs)
-    except (TypeError, ValueError) as error:
-        assert any(name in str(error) for name in (*values, "warmup_epochs"))  # the message names the field
-        return
-    assert math.isfinite(config.lr) and config.lr > 0 and 0 <= config.min_lr <= config.lr
-    assert math.isfinite(config.weight_decay) and config.weight_decay >= 0 and config.warmup_epochs >= 0
-    assert config.grad_clip is None or (math.isfinite(config.grad_clip) and config.grad_clip > 0)
-    rates = [lr_at(s, 50, config, steps_per_epoch=10) for s in range(50)]
-    assert all(math.isfinite(r) and r >= 0 for r in rates)  # the schedule never goes negative or NaN

@@ -7,7 +7,7 @@ import torch
 from matplotlib.figure import Figure
 
 from vitlib import viz
-from vitlib.train import History
+from vitlib.engine import History
 
 
 def test_token_names_agree_with_the_tick_labels():
@@ -66,15 +66,17 @@ def test_plot_cls_attention_heads(digits_attention):
         viz.plot_cls_attention_heads(images[:2], attention, 4)
     with pytest.raises(ValueError, match="layer must be in -4..3"):
         viz.plot_cls_attention_heads(images, attention, 4, layer=4)
-    with pytest.raises(ValueError, match=r"\(depth, B, heads, 1\+N, 1\+N\)"):
+    with pytest.raises(ValueError, match=r"attention must be 5-D \(depth, B, heads, T, T\)"):
         viz.plot_cls_attention_heads(images, attention[0], 4)
 
 
 def test_plot_loss_curve():
-    history = History(loss=[2.3, 2.0, 1.5, 1.2], lr=[1e-3] * 4, epoch_loss=[2.15, 1.35], steps_per_epoch=2)
+    history = History(
+        steps={"loss": [2.3, 2.0, 1.5, 1.2], "lr": [1e-3] * 4}, logs={"train_loss": [2.15, 1.35]}, log_every=2
+    )
     fig = viz.plot_loss_curve(history)
     assert "4 steps" in fig.axes[0].get_title() and len(fig.axes) == 2  # loss + learning-rate twin
-    history.epoch_accuracy = [0.5, 0.9]
+    history.logs["val_accuracy"] = [0.5, 0.9]
     fig = viz.plot_loss_curve(history)
     assert any("last 90.0 %" in ax.get_title() for ax in fig.axes)
     with pytest.raises(ValueError, match="no steps yet"):

@@ -78,7 +78,7 @@ def test_an_invalid_size_keeps_the_layout_panels_and_size(explorer):
 def test_the_slider_reaches_only_ends_that_work_and_is_wide():
     ex = widgets.patch_explorer(image_size=224, patch_size=32, max_patch=64)
     assert (ex.slider.min, ex.slider.max) == (4, 56)  # 64 does not divide 224; 56 does
-    assert ex.slider.layout.width == "420px"
+    assert ex.slider.slider.layout.width == "420px"
     stepped = widgets.patch_explorer(image_size=224, patch_size=32, valid_only=True)
     assert list(stepped.slider.options) == [4, 7, 8, 14, 16, 28, 32, 56]
     stepped.slider.value = 56
@@ -101,7 +101,7 @@ def test_a_start_value_outside_the_slider_is_refused_not_clamped(kwargs, message
 
 
 def test_the_patch_size_text_has_one_source():
-    from vitlib.patches import explain_patch_size
+    from vitlib.checks import explain_patch_size
 
     ex = widgets.patch_explorer(image_size=(96, 144), patch_size=16)
     ex.slider.value = 20
@@ -172,8 +172,9 @@ def test_an_initial_patch_size_that_does_not_divide_is_shown_not_raised():
     assert "invalid" in ex.readout.value and "INVALID" in repr(ex)
 
 
-def test_figure_widget_watch_redraws_on_change_and_shows_errors_instead_of_raising():
+def test_figure_widget_reads_problem_draws_and_shows_errors_instead_of_raising():
     import ipywidgets
+    from matplotlib.figure import Figure
 
     from vitlib.widgets import FigureWidget
 
@@ -181,17 +182,27 @@ def test_figure_widget_watch_redraws_on_change_and_shows_errors_instead_of_raisi
     button = ipywidgets.Button(description="go")  # no value trait: must be skipped, not observed
     calls = []
 
-    def redraw():
+    def draw():
         calls.append(slider.value)
         if slider.value == 3:
             raise RuntimeError("cannot draw 3")
+        return Figure(figsize=(1, 1))
 
-    widget = FigureWidget({"slider": slider, "button": button}, summary=lambda: "test widget")
-    widget.watch(redraw)
+    widget = FigureWidget(
+        {"slider": slider, "button": button},
+        name="test widget",
+        describe=lambda: f"value {slider.value}",
+        draw=draw,
+        problem=lambda: "4 is odd here" if slider.value == 4 else None,
+    ).watch()
     assert calls == [1] and widget.slider is slider and widget.button is button
     assert "t-readout" in widget.readout._dom_classes and "t-plot" in widget.picture._dom_classes
+    assert widget.readout.value == "value 1" and repr(widget) == "test widget: value 1"
     slider.value = 2
     assert calls == [1, 2]
+    slider.value = 4  # the widget's own problem: invalid, the picture kept, the summary says so
+    assert calls == [1, 2] and "✗ invalid" in widget.readout.value and "4 is odd here" in widget.readout.value
+    assert repr(widget) == "test widget: INVALID: 4 is odd here"
     slider.value = 3  # must not raise
     assert calls == [1, 2, 3]
     assert "error" in widget.readout.value and "cannot draw 3" in widget.readout.value
@@ -228,8 +239,11 @@ def test_filter_explorer_slider_changes_the_picture_and_never_raises(weight, mon
     explorer.slider.value = 4
     assert explorer.picture.value != before
     assert "embedding dim 4 of 10" in explorer.readout.value and "embedding dim 4" in repr(explorer)
-    explorer.slider.value = 99  # a learner's move: the slider stops at its end
-    assert explorer.slider.value == 9 and "embedding dim 9 of 10" in explorer.readout.value
+    explorer.slider.value = 99  # typed above the slider's maximum: shown as invalid, never clamped to 9
+    assert explorer.slider.slider.value == 4 and "invalid" in explorer.readout.value
+    assert "embedding dim 99 is above the largest value the slider offers; type one in 0..9" in explorer.readout.value
+    explorer.slider.slider.value = 6  # moving the slider again: valid, and the box follows it
+    assert explorer.slider.value == 6 and "embedding dim 6 of 10" in explorer.readout.value
     monkeypatch.setattr(viz, "plot_filter", lambda *a, **k: 1 / 0)
     explorer.slider.value = 3  # a failing plot shows the reason instead of raising
     assert "error" in explorer.readout.value and "division by zero" in explorer.readout.value
@@ -322,7 +336,7 @@ def test_attention_explorer_makes_repeated_titles_unique(digits_attention):
 
 def test_attention_explorer_rejects_bad_arguments(digits_attention):
     images, attention = digits_attention
-    with pytest.raises(ValueError, match=r"\(depth, B, heads, 1\+N, 1\+N\)"):
+    with pytest.raises(ValueError, match=r"attention must be 5-D \(depth, B, heads, T, T\)"):
         widgets.attention_explorer(images, attention[0], 4)
     with pytest.raises(ValueError, match="B = 3"):
         widgets.attention_explorer(images[:2], attention, 4)
@@ -374,7 +388,7 @@ def test_latent_interpolation_says_when_an_index_is_out_of_range():
     )
     assert explorer.picture.value == picture and "INVALID" in repr(explorer)
     explorer.first.value = 1
-    assert "t = 0.50" in explorer.readout.value and explorer.picture.value != picture
+    assert "t = 0.50:" in explorer.readout.value and explorer.picture.value != picture
     with pytest.raises(ValueError, match=r"first must be an image index in 0\.\.4; got 5000"):
         widgets.latent_interpolation(model, x, first=5000)
 

@@ -26,7 +26,11 @@ def code_lines(source: str) -> set[int]:
     for node in ast.walk(tree):
         if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body:
             first = node.body[0]
-            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant) and isinstance(first.value.value, str):
+            if (
+                isinstance(first, ast.Expr)
+                and isinstance(first.value, ast.Constant)
+                and isinstance(first.value.value, str)
+            ):
                 docstrings.update(range(first.lineno, first.end_lineno + 1))
     lines: set[int] = set()
     for tok in tokenize.generate_tokens(io.StringIO(source).readline):
@@ -89,7 +93,8 @@ def main() -> int:
     core = [(c, k) for name, c, k in rows if name in CORE]
     total, core_code, core_checks = sum(c for _, c, _ in rows), sum(c for c, _ in core), sum(k for _, k in core)
     print(f"\nvitlib: {total} code lines in {len(rows)} files")
-    print(f"core ({', '.join(CORE)}): {core_code} code lines, {core_checks} of them checks ({core_checks / core_code:.0%})")
+    share = core_checks / core_code
+    print(f"core ({', '.join(CORE)}): {core_code} code lines, {core_checks} of them checks ({share:.0%})")
     return 0
 
 

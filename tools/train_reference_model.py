@@ -99,7 +99,7 @@ def main() -> None:
 
     prefix = train_prefix()
     run = train_digits(seed=SPLIT, preset=PRESET, config=recipe(), model_overrides=MODEL_OVERRIDES, progress=True)
-    steps = prefix.history.steps_per_epoch
+    steps = prefix.history.log_every  # one epoch
     if not torch.allclose(torch.tensor(prefix.history.loss), torch.tensor(run.history.loss[:steps]), rtol=1e-5):
         raise RuntimeError("the one-epoch prefix does not reproduce the full run's first epoch; the recipe changed?")
     save(run.model, run.evaluation, seconds=run.history.seconds, cpu_seconds=run.history.cpu_seconds, prefix=prefix,

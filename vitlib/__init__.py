@@ -1,9 +1,12 @@
 """vitlib: the small library that the notebooks of *Vision Transformers, patch by patch* build.
 
-One file per concept, in the order the notebooks teach them:
-patches (01), embedding (02-04), attention and encoder (05), model and
-train (06), vae (07), masking and hub (08); data, viz and widgets serve them all;
-checks holds the argument checks every module shares.
+One file per concept, in the order the notebooks teach them. The core, the reference
+implementation a learner reads beside nanoGPT: patches (01), embedding (02-04),
+attention and encoder (05), model and the training loop, engine (06). Around it the
+tasks (train: the classifier, 06; vae, 07; masking, 08; cnn, 09), hub (checkpoints) and
+analysis (what a trained model does), and the teaching harness: checks (every
+learner-facing error), routes (the other ways to the same numbers that the notebooks
+compare), data, viz, widgets and exercises.
 
 The package imports lazily (PEP 562): ``import vitlib`` or ``import vitlib.env``
 imports neither torch nor numpy, so ``vitlib.env.check_environment()`` can explain
@@ -23,9 +26,9 @@ _WHERE = {
     "Attention": "attention",
     "scaled_dot_product_attention": "attention",
     "PatchEmbedding": "embedding",
-    "add_pos_embed": "embedding",
+    "add_pos_embed": "routes",
     "learned_pos_embed": "embedding",
-    "position_similarity": "embedding",
+    "position_similarity": "analysis",
     "prepend_cls_token": "embedding",
     "resize_pos_embed": "embedding",
     "sincos_pos_embed_2d": "embedding",
@@ -37,7 +40,7 @@ _WHERE = {
     "grid_size": "patches",
     "patchify": "patches",
     "unpatchify": "patches",
-    "valid_patch_sizes": "patches",
+    "valid_patch_sizes": "checks",
     "ViTVAE": "vae",
 }
 

@@ -7,9 +7,7 @@
 - :func:`cls_rollout_maps`: the [CLS] row of the rollout over the patch grid.
 - :func:`mean_attention_distance`: the ViT paper's figure 7 (right) and
   appendix D.7: per layer and head, how far (in pixels) a patch looks.
-- :func:`load_reference_model`: the inspectable trained model that ships with
-  vitlib (16 patches of 2 x 2 pixels on the 8 x 8 digits; made by
-  ``tools/train_reference_model.py``), loaded through :func:`vitlib.hub.load_checkpoint`.
+- :func:`position_similarity`: how alike the position table's rows are, over the grid (figure 7, centre).
 
 All take the attention that ``model(x, return_attention=True)`` returns, of
 shape ``(depth, B, heads, T, T)``: ``T = 1 + N`` tokens ([CLS] and ``N``
@@ -18,55 +16,22 @@ patches) for the usual ViT, or ``T = N`` for a model without [CLS].
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
-
 import torch
-from safetensors import safe_open
+import torch.nn.functional as F
 
+from . import checks
 from .checks import int_pair, whole
-from .hub import load_checkpoint
-from .model import PRESETS
 
 __all__ = [
-    "REFERENCE_WEIGHTS",
     "attention_rollout",
     "cls_attention_maps",
     "cls_rollout_maps",
-    "load_reference_model",
+    "cls_rows",
+    "head_weights",
     "mean_attention_distance",
     "patch_centres",
+    "position_similarity",
 ]
-
-
-def _check_attention(attention, name: str = "attention") -> torch.Tensor:
-    """``(depth, B, heads, T, T)`` attention weights, checked: a float tensor, finite, non-negative."""
-    if not isinstance(attention, torch.Tensor):
-        raise TypeError(
-            f"{name} must be a tensor (depth, B, heads, T, T); got {type(attention).__name__}. "
-            f"Get it with logits, {name} = model(x, return_attention=True)."
-        )
-    if attention.dim() != 5:
-        raise ValueError(
-            f"{name} must be 5-D (depth, B, heads, T, T), as model(x, return_attention=True) returns it; "
-            f"got shape {tuple(attention.shape)}. For one layer's (B, heads, T, T), pass {name}[None]."
-        )
-    if attention.shape[-1] != attention.shape[-2]:
-        raise ValueError(
-            f"{name}'s last two dimensions (queries, keys) must be equal, a square matrix per head; "
-            f"got {attention.shape[-2]} x {attention.shape[-1]}."
-        )
-    if not attention.is_floating_point():
-        raise TypeError(f"{name} must hold floating-point weights; got {attention.dtype}.")
-    attention = attention.detach().float()
-    if not torch.isfinite(attention).all():
-        raise ValueError(f"{name} holds NaN or infinite values; attention weights are softmax outputs in [0, 1].")
-    if (attention < 0).any():
-        raise ValueError(
-            f"{name} holds negative weights (smallest {attention.min().item():.3g}); attention weights are "
-            f"softmax outputs, each row non-negative and summing to 1. Pass the weights, not the scores."
-        )
-    return attention
 
 
 def _grid(grid, tokens: int, name: str = "attention") -> tuple[int, int, int]:
@@ -91,11 +56,7 @@ def cls_attention_maps(attention: torch.Tensor, grid, *, layer: int = -1, head: 
     ``(gh, gw)`` patch grid. The [CLS] key's own share is left out, so a map
     sums to at most 1.
     """
-    if not isinstance(attention, torch.Tensor) or attention.dim() != 5:
-        shape = tuple(attention.shape) if isinstance(attention, torch.Tensor) else type(attention).__name__
-        raise ValueError(
-            f"attention must be (depth, B, heads, 1+N, 1+N) as model(x, return_attention=True) returns it; got {shape}."
-        )
+    attention = checks.attention_maps(attention)
     gh, gw = int_pair(grid, "grid", example=(4, 4))
     depth, heads = attention.shape[0], attention.shape[2]
     layer = whole(layer, "layer", example=-1)
@@ -124,7 +85,7 @@ def attention_rollout(attention: torch.Tensor) -> torch.Tensor:
     ``R = A_depth @ ... @ A_2 @ A_1``. Row ``i`` of ``R`` says how much output
     token ``i`` draws on each input token; each row is non-negative and sums to 1.
     """
-    attention = _check_attention(attention)
+    attention = checks.attention_maps(attention)
     depth, b, _, t, _ = attention.shape
     eye = torch.eye(t, dtype=attention.dtype)
     rollout = eye.expand(b, t, t)
@@ -141,7 +102,7 @@ def cls_rollout_maps(attention: torch.Tensor, grid) -> torch.Tensor:
     This is what the ViT paper's figure 6 shows (for a ViT-L/16). The [CLS]
     input's own share is left out, so a map sums to at most 1.
     """
-    attention = _check_attention(attention)
+    attention = checks.attention_maps(attention)
     gh, gw, prefix = _grid(grid, attention.shape[-1])
     if prefix != 1:
         raise ValueError(f"this attention has no [CLS] token ({attention.shape[-1]} tokens = {gh}x{gw} patches).")
@@ -177,7 +138,7 @@ def mean_attention_distance(attention: torch.Tensor, grid, patch_size) -> torch.
     query that puts all its weight on [CLS] has no patch weights and counts as
     distance 0. ``T`` is ``1 + gh * gw`` (with [CLS]) or ``gh * gw``.
     """
-    attention = _check_attention(attention)
+    attention = checks.attention_maps(attention)
     gh, gw, prefix = _grid(grid, attention.shape[-1])
     centres = patch_centres((gh, gw), patch_size)
     distance = torch.cdist(centres, centres).float()  # (N, N) pixels
@@ -187,29 +148,24 @@ def mean_attention_distance(attention: torch.Tensor, grid, patch_size) -> torch.
     return per_query.mean(dim=(1, 3))
 
 
-#: The inspectable model's weights, shipped inside the package (``tools/train_reference_model.py`` made them).
-REFERENCE_WEIGHTS = Path(__file__).resolve().parent / "weights" / "digits_vit_p2.safetensors"
+def head_weights(attention: torch.Tensor, layer: int, image: int, head: int | None) -> torch.Tensor:
+    """One layer's weights for one image: ``(depth, B, heads, T, T) -> (T, T)``, one head or their mean (None)."""
+    per_head = attention[layer, image]  # (heads, T, T)
+    return per_head.mean(0) if head is None else per_head[head]
 
 
-def load_reference_model():
-    """The inspectable digits ViT and how it was made: ``(model, info)``.
+def cls_rows(attention: torch.Tensor, *, layer: int = -1) -> torch.Tensor:
+    """What [CLS] gives each patch in one layer, per head: ``(depth, B, heads, 1+N, 1+N) -> (B, heads, N)``."""
+    return checks.attention_maps(attention)[layer, :, :, 0, 1:]
 
-    ``model`` is a :class:`vitlib.ViT` of the ``digits`` preset (1 x 8 x 8
-    images, 16 patches of 2 x 2 pixels + [CLS] = 17 tokens, D = 64, 4 blocks of
-    4 heads), in eval mode, loaded strictly with
-    :func:`vitlib.hub.load_checkpoint`. ``info`` is the file's metadata:
-    ``recipe`` (a dict: preset, digits split, training config),
-    ``test_accuracy`` (a float, on that split's held-out 20 %),
-    ``train_seconds`` and ``train_cpu_seconds`` (floats).
+
+def position_similarity(pos_embed: torch.Tensor, grid=None, *, num_prefix_tokens: int = 1) -> torch.Tensor:
+    """Cosine similarity of every grid position with every other, laid out on the grid (the ViT paper's
+    figure 7, centre): ``(1, P+gh*gw, D) -> (gh*gw, gh, gw)``.
+
+    Entry ``[q, r, c]`` is the similarity of query position ``q`` (row-major) with the position at row ``r``,
+    column ``c``. The prefix rows ([CLS]) are left out; ``grid`` defaults to a square.
     """
-    with safe_open(str(REFERENCE_WEIGHTS), framework="pt") as f:
-        meta = f.metadata()
-    recipe = json.loads(meta["recipe"])
-    model = load_checkpoint(REFERENCE_WEIGHTS, config=PRESETS[recipe["preset"]])
-    info = {
-        "recipe": recipe,
-        "test_accuracy": float(meta["test_accuracy"]),
-        "train_seconds": float(meta["train_seconds"]),
-        "train_cpu_seconds": float(meta["train_cpu_seconds"]),
-    }
-    return model, info
+    gh, gw = checks.table_grid(pos_embed, grid, num_prefix_tokens)
+    table = F.normalize(pos_embed[0, num_prefix_tokens:].detach().float(), dim=-1)  # (N, D), unit rows
+    return (table @ table.T).reshape(gh * gw, gh, gw)

@@ -54,12 +54,7 @@ class CNN(nn.Module):
 
     def __init__(self, config: CNNConfig | None = None, /, **overrides):
         super().__init__()
-        unknown = sorted(set(overrides) - set(CNNConfig.__dataclass_fields__))
-        if unknown:
-            raise TypeError(
-                f"unknown CNN setting(s) {unknown}; the settings are {list(CNNConfig.__dataclass_fields__)}."
-            )
-        config = replace(config or CNNConfig(), **overrides)
+        config = checks.configured(CNNConfig, config, overrides, what="CNN")
         in_chans = checks.positive_int(config.in_chans, "in_chans", example=1)
         num_classes = checks.positive_int(config.num_classes, "num_classes", example=10)
         kernel = checks.positive_int(config.kernel_size, "kernel_size", example=3)

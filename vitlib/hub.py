@@ -28,25 +28,26 @@ without).
 from __future__ import annotations
 
 import json
-import math
 import os
 import pickle
 import re
-import socket
 import warnings
 from dataclasses import replace
 from pathlib import Path
 
 import torch
-from safetensors import SafetensorError
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file as load_safetensors
 
+from . import checks
 from .checks import int_pair, positive_float, positive_int
 from .embedding import resize_pos_embed
-from .model import ViT, ViTConfig
+from .model import PRESETS, ViT, ViTConfig
 from .patches import grid_size
 
 try:  # optional: it comes with transformers; without it, download_checkpoint says so
+    from huggingface_hub import constants as hf_constants
+    from huggingface_hub import errors as hf_errors
     from huggingface_hub import hf_hub_download, try_to_load_from_cache
 except ImportError:  # pragma: no cover - depends on the environment
     hf_hub_download = try_to_load_from_cache = None
@@ -62,6 +63,8 @@ __all__ = [
     "from_hf_state_dict",
     "infer_config",
     "load_checkpoint",
+    "load_reference_model",
+    "load_shipped",
     "read_checkpoint",
     "vit_from_transformers",
 ]
@@ -157,7 +160,7 @@ def _load_file(path: Path) -> dict[str, torch.Tensor]:
             # weights_only=True: only tensors and plain containers; a pickle that
             # would run code (a __reduce__ calling os.system, ...) is refused.
             return _unwrap(torch.load(path, map_location="cpu", weights_only=True), str(path))
-        except (EOFError, RuntimeError) as error:  # empty, truncated, or not a torch file at all
+        except (EOFError, RuntimeError, OSError) as error:  # empty, truncated, or not a torch file at all
             raise _unreadable(path, "torch state dict", error) from error
         except pickle.UnpicklingError as error:
             raise ValueError(
@@ -203,6 +206,11 @@ def _shard_paths(index: Path) -> list[Path]:
             raise ValueError(
                 f"refused shard {name!r} named in {index.name} ({index}): a shard must be a file inside the "
                 "checkpoint's folder, not an absolute path or one with '..'. The index is corrupt or malicious."
+            )
+        if not target.is_file():
+            raise FileNotFoundError(
+                f"{index.name} ({index}) names the shard {name!r}, which is not in the folder: download the "
+                "checkpoint again, every file of it."
             )
         shards.append(target)
     return shards
@@ -397,13 +405,9 @@ def infer_config(
     d, c, p = weight.shape[0], weight.shape[1], weight.shape[-1]
     n = pos.shape[1] - 1
     if grid is None:
-        side = math.isqrt(n)
-        if side * side != n:
-            raise ValueError(
-                f"pos_embed holds {n} patch positions (after [CLS]), not a square grid; pass image_size=(H, W) "
-                f"or a config with the checkpoint's image size."
-            )
-        grid = (side, side)
+        grid = checks.square_grid(
+            n, "pos_embed (after [CLS])", "pass image_size=(H, W) or a config with the checkpoint's image size."
+        )
     grid = int_pair(grid, "grid", example=(14, 14))
     if grid[0] * grid[1] != n:
         raise ValueError(f"the grid {grid} has {grid[0] * grid[1]} positions but pos_embed holds {n}.")
@@ -421,8 +425,7 @@ def infer_config(
         embed_dim=d,
         depth=depth,
         num_heads=_heads_for(d) if num_heads is None else positive_int(num_heads, "num_heads", example=12),
-        mlp_ratio=hidden / d,
-        mlp_hidden_dim=None if int(hidden / d * d) == hidden else hidden,  # stored when the ratio does not give it back
+        mlp_ratio=hidden / d,  # round(d * ratio) gives the width back exactly
         qkv_bias="blocks.0.attn.qkv.bias" in state_dict,
         eps=eps,
     )
@@ -463,7 +466,6 @@ def _hf_fields(hf: dict, num_classes: int) -> ViTConfig:
         depth=hf["num_hidden_layers"],
         num_heads=heads,
         mlp_ratio=hidden / d,
-        mlp_hidden_dim=None if int(hidden / d * d) == hidden else hidden,
         qkv_bias=hf.get("qkv_bias", True),
         eps=positive_float(hf.get("layer_norm_eps", EPS_DEFAULTS["hf"]), "layer_norm_eps", example=1e-12),
     )
@@ -482,8 +484,10 @@ def _checkpoint_grid(state, hf_config: dict) -> tuple[int, int] | None:
         size = hf_config["image_size"]
         grid = grid_size(tuple(size) if isinstance(size, list) else size, hf_config["patch_size"])
     else:
-        side = math.isqrt(n)
-        grid = (side, side)
+        try:
+            grid = checks.square_grid(n, "pos_embed", "")
+        except ValueError:
+            return None
     return grid if grid[0] * grid[1] == n else None
 
 
@@ -509,6 +513,15 @@ def check_state_dict(model: torch.nn.Module, state_dict, *, sources=None) -> Non
         for k, v in own.items()
         if k in state_dict and v.is_floating_point() and not state_dict[k].is_floating_point()
     ]
+    broken = [k for k, v in state_dict.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
+    if broken:
+        shown = ", ".join(
+            f"{k} ({int((~torch.isfinite(state_dict[k])).sum()):,} of {state_dict[k].numel():,})" for k in broken[:8]
+        )
+        raise ValueError(
+            f"the checkpoint holds NaN or infinite weights in {len(broken)} tensor(s): {shown}"
+            f"{', ...' if len(broken) > 8 else ''}. The file is corrupt or its training diverged: use another one."
+        )
     if missing or unexpected or wrong or wrong_dtype:
         raise CheckpointMismatchError(
             missing=missing,
@@ -635,15 +648,13 @@ def download_checkpoint(
 ) -> Path:
     """Fetch ``filename`` and ``config.json`` of a Hub repository at ``revision``; the local path of the weights.
 
-    ``revision`` pins what is fetched: a branch (default ``"main"``), a tag, or
-    for a reproducible result a commit hash. The local Hugging Face cache is
-    tried first. With ``HF_HUB_OFFLINE=1`` nothing touches the network: a file
-    not in the cache raises at once. Otherwise ``huggingface.co`` must answer
-    within ``timeout`` seconds before the download starts.
+    ``revision`` pins what is fetched: a branch (default ``"main"``), a tag, or for a reproducible result a
+    commit hash. Everything goes through ``huggingface_hub``, so its settings hold (``HF_ENDPOINT``, proxies,
+    the cache ``HF_HUB_CACHE``): the cache is used first; with ``HF_HUB_OFFLINE=1`` nothing touches the
+    network; otherwise the Hub must answer within ``timeout`` seconds.
 
-    Raises :class:`DownloadError` (an ``OSError``) whose ``reason`` is
-    ``"not_installed"``, ``"offline"``, ``"unreachable"`` or ``"failed"``; it
-    never prints. In a notebook::
+    Raises :class:`DownloadError` (an ``OSError``) whose ``reason`` is ``"not_installed"``, ``"offline"``,
+    ``"unreachable"`` or ``"failed"``; it never prints. In a notebook::
 
         try:
             source = hub.download_checkpoint("google/vit-base-patch16-224")
@@ -661,9 +672,11 @@ def download_checkpoint(
             "not_installed",
             f"huggingface_hub is not installed, so {where} cannot be fetched: `pip install huggingface_hub`.",
         )
-    # Already downloaded? A look at the cache folder only: even hf_hub_download(local_files_only=True)
-    # may reach the network (huggingface_hub fetches a registry for its user-agent header).
+    # The settings as they are now (huggingface_hub reads its environment once, when it is imported).
+    endpoint = os.environ.get("HF_ENDPOINT") or hf_constants.ENDPOINT
     cache_dir = os.environ.get("HF_HUB_CACHE") or None
+    # Already downloaded? A look at the cache folder only: hf_hub_download itself may reach the network even with
+    # local_files_only=True (it fetches a registry for its user-agent header unless offline from the start).
     cached = [
         try_to_load_from_cache(repo_id, f, cache_dir=cache_dir, revision=revision) for f in (filename, "config.json")
     ]
@@ -673,15 +686,45 @@ def download_checkpoint(
         raise DownloadError(
             "offline", f"offline (HF_HUB_OFFLINE=1) and {where} is not in the local cache: not downloading."
         )
+    fetch = {"revision": revision, "etag_timeout": timeout, "endpoint": endpoint, "cache_dir": cache_dir}
     try:
-        socket.create_connection(("huggingface.co", 443), timeout=timeout).close()
-    except OSError as error:
+        path = hf_hub_download(repo_id, filename, **fetch)
+        hf_hub_download(repo_id, "config.json", **fetch)
+    except hf_errors.LocalEntryNotFoundError as error:  # not cached, and the Hub did not answer
         raise DownloadError(
-            "unreachable", f"offline: huggingface.co did not answer ({type(error).__name__}); not downloading {where}."
+            "unreachable", f"offline: {endpoint} did not answer within {timeout:g} s; not downloading {where}."
         ) from error
-    try:
-        path = hf_hub_download(repo_id, filename, revision=revision)
-        hf_hub_download(repo_id, "config.json", revision=revision)
     except Exception as error:  # huggingface_hub's errors (HTTP, unknown repo/revision, disk) have no common base
         raise DownloadError("failed", f"could not download {where}: {type(error).__name__}: {error}") from error
     return Path(path)
+
+
+#: The trained models that ship inside the package (``tools/train_reference_model.py`` made them).
+SHIPPED = Path(__file__).resolve().parent / "weights"
+
+
+def load_shipped(name: str):
+    """A trained ViT that ships with vitlib, and how it was made: ``(model, info)``.
+
+    ``name`` is a file of :data:`SHIPPED` without ``.safetensors``. ``model`` is loaded strictly
+    (:func:`load_checkpoint`) into the preset its recipe names, in eval mode; ``info`` is the file's metadata:
+    ``recipe`` (a dict: preset, model overrides, digits split, training config), ``test_accuracy`` (a float),
+    ``train_seconds`` and ``train_cpu_seconds`` (floats).
+    """
+    names = sorted(path.stem for path in SHIPPED.glob("*.safetensors"))
+    path = SHIPPED / f"{checks.choice(name, 'name', names)}.safetensors"
+    with safe_open(str(path), framework="pt") as f:
+        meta = f.metadata()
+    recipe = json.loads(meta["recipe"])
+    config = replace(PRESETS[recipe["preset"]], **recipe.get("model_overrides", {}))
+    info = {"recipe": recipe, **{k: float(meta[k]) for k in ("test_accuracy", "train_seconds", "train_cpu_seconds")}}
+    return load_checkpoint(path, config=config), info
+
+
+def load_reference_model():
+    """The inspectable digits ViT of notebooks 06 and 08: ``load_shipped("digits_vit_p2")``.
+
+    A :class:`vitlib.ViT` of the ``digits`` preset (1 x 8 x 8 images, 16 patches of 2 x 2 pixels + [CLS] = 17
+    tokens, D = 64, 4 blocks of 4 heads), trained on the digits split its recipe names.
+    """
+    return load_shipped("digits_vit_p2")

@@ -13,18 +13,20 @@ adds MAE's small decoder, which redraws the hidden patches (``train_mae``).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 import torch
 from torch import nn
 
+from . import checks
 from .checks import float_images, fraction, positive_float, positive_int, tensor, whole
 from .embedding import sincos_pos_embed_2d
 from .encoder import Block
+from .engine import History, Recipe, evaluating, run_training
 from .model import ViT
 from .patches import patchify, unpatchify
-from .train import check_images, check_train_config, recipe, run_training
+from .train import check_images
 
 __all__ = [
     "MAEOutput",
@@ -156,15 +158,16 @@ def encode_visible(
     with ``patch_embed``, ``pos_embed``, ``cls_token``, ``blocks`` and ``norm``).
     """
     _check_encoder(model, "model")
+    images = checks.model_images(images, model.patch_embed)  # the model's boundary, as in ViT.embed
     patches = model.patch_embed(images) + model.pos_embed[:, 1:]  # (B, N, D), each with its position
     masked = random_masking(patches, mask_ratio, generator=generator, seed=seed)
     cls = (model.cls_token + model.pos_embed[:, :1]).expand(images.shape[0], -1, -1)
     tokens = torch.cat([cls, masked.kept], dim=1)  # (B, 1+K, D)
-    return model.norm(model.blocks(tokens)), masked
+    return model.encode(tokens)[0], masked
 
 
 def _check_encoder(model, name: str) -> None:
-    missing = [a for a in ("patch_embed", "pos_embed", "cls_token", "blocks", "norm") if not hasattr(model, a)]
+    missing = [a for a in ("patch_embed", "pos_embed", "cls_token", "encode") if not hasattr(model, a)]
     if missing:
         raise TypeError(
             f"{name} must be a vitlib.ViT (it needs {', '.join(missing)}); got {type(model).__name__}. "
@@ -214,11 +217,7 @@ class MaskedAutoencoder(nn.Module):
         decoder_depth = positive_int(decoder_depth, "decoder_depth", example=1)
         decoder_heads = positive_int(decoder_heads, "decoder_heads", example=4)
         mlp_ratio = positive_float(mlp_ratio, "mlp_ratio", example=2.0)
-        if decoder_dim % 4:
-            raise ValueError(
-                f"decoder_dim ({decoder_dim}) must be divisible by 4 for the decoder's 2-D sin-cos positions; "
-                f"try decoder_dim={decoder_dim // 4 * 4 or 4}."
-            )
+        checks.sincos_width(decoder_dim, "decoder_dim")  # for the decoder's 2-D sin-cos positions
         if decoder_dim % decoder_heads:
             raise ValueError(
                 f"decoder_dim ({decoder_dim}) must be divisible by decoder_heads ({decoder_heads}); "
@@ -231,8 +230,8 @@ class MaskedAutoencoder(nn.Module):
         self.decoder_embed = nn.Linear(config.embed_dim, decoder_dim)
         self.mask_token = nn.Parameter(torch.randn(1, 1, decoder_dim) * 0.02)
         self.register_buffer("decoder_pos_embed", sincos_pos_embed_2d(encoder.patch_embed.grid_size, decoder_dim))
-        self.decoder_blocks = nn.Sequential(
-            *(Block(decoder_dim, num_heads=decoder_heads, mlp_ratio=mlp_ratio) for _ in range(decoder_depth))
+        self.decoder_blocks = nn.ModuleList(
+            Block(decoder_dim, num_heads=decoder_heads, mlp_ratio=mlp_ratio) for _ in range(decoder_depth)
         )
         self.decoder_norm = nn.LayerNorm(decoder_dim, eps=1e-6)
         self.decoder_pred = nn.Linear(decoder_dim, config.in_chans * config.patch_size**2)
@@ -244,7 +243,9 @@ class MaskedAutoencoder(nn.Module):
         hidden = self.mask_token.expand(b, n - masked.kept.shape[1], -1)  # one per hidden patch
         patches = restore_order(torch.cat([x[:, 1:], hidden], dim=1), masked.ids_restore)  # (B, N, d) in place
         x = torch.cat([x[:, :1], patches], dim=1) + self.decoder_pos_embed
-        return self.decoder_pred(self.decoder_norm(self.decoder_blocks(x)))[:, 1:]  # drop [CLS]
+        for block in self.decoder_blocks:
+            x, _ = block(x)
+        return self.decoder_pred(self.decoder_norm(x))[:, 1:]  # drop [CLS]
 
     def forward(self, images: torch.Tensor, *, mask_ratio: float | None = None, generator=None, seed=None):
         """Hide, encode, decode: ``(B, C, H, W) ->`` :class:`MAEOutput` (the loss counts hidden patches only).
@@ -277,10 +278,8 @@ class MaskedAutoencoder(nn.Module):
         the decoder's pixels into the hidden ones, as MAE's figures do.
         """
         images = float_images(images, "images", dtype=self.decoder_pred.weight.dtype)
-        was_training = self.training
-        self.eval()
-        out = self(images, mask_ratio=mask_ratio, seed=seed)
-        self.train(was_training)
+        with evaluating(self):
+            out = self(images, mask_ratio=mask_ratio, seed=seed)
         patches, hidden = patchify(images, self.patch_size), out.mask.unsqueeze(-1).bool()
         size = tuple(images.shape[-2:])
         seen = unpatchify(patches.masked_fill(hidden, fill), self.patch_size, size)
@@ -289,49 +288,40 @@ class MaskedAutoencoder(nn.Module):
 
 
 @dataclass(frozen=True)
-class MAETrainConfig:
-    """The MAE's training recipe (:func:`train_mae`): ``steps`` random batches, AdamW, warm-up + cosine.
+class MAETrainConfig(Recipe):
+    """The MAE's recipe (:func:`train_mae`): :class:`~vitlib.engine.Recipe`'s fields and its own, ``steps``
+    random batches (drawn with replacement) and the ``mask_ratio`` (None: the model's own).
 
-    ``warmup_steps=None`` warms up over a 40th of the steps (at least 1). Checked when made, by the same
-    validator as the other recipes (:func:`vitlib.train.check_train_config`).
+    ``warmup_steps=None`` warms up over a 40th of the steps (at least 1). Checked when made.
     """
 
-    steps: int = 800
-    batch_size: int = 64
     lr: float = 3e-3
-    min_lr: float = 0.0
-    warmup_steps: int | None = None
-    weight_decay: float = 0.05  # on the weight matrices only (vitlib.train.decay_groups)
     grad_clip: float | None = None
-    mask_ratio: float | None = None  # None: the model's own
-    seed: int = 0
+    steps: int = 800
+    mask_ratio: float | None = None
 
     def __post_init__(self):
-        check_train_config(self)
+        super().__post_init__()
+        checks.positive_int(self.steps, "steps", example=800)
+        if self.mask_ratio is not None:
+            fraction(self.mask_ratio, "mask_ratio", high_open=True, example=0.75)
 
 
 def train_mae(
     model: MaskedAutoencoder,
     images: torch.Tensor,
     *,
-    steps: int = 800,
-    batch_size: int = 64,
-    lr: float = 3e-3,
-    weight_decay: float = 0.05,
-    mask_ratio: float | None = None,
-    seed: int = 0,
+    config: MAETrainConfig | None = None,
     progress: bool = True,
-) -> list[float]:
-    """Train ``model`` in place on ``(N, C, H, W)`` images; return the loss of every step (a list of floats).
+    **overrides,
+) -> History:
+    """Train ``model`` in place on ``(N, C, H, W)`` images (no labels); return the engine's History.
 
-    AdamW with a short linear warm-up and cosine decay (:class:`MAETrainConfig`); batches and masks are
-    drawn from a generator seeded with ``seed``. The loop is :func:`vitlib.train.run_training`, with one
-    random batch per tick of its bar.
+    The task is the model and its loss, the error on the hidden patches (:class:`MaskedAutoencoder`); each of
+    the ``steps`` draws a random batch. Batches and masks come from a generator seeded with ``config.seed``;
+    keywords override fields of ``config`` (``train_mae(mae, x, steps=400, mask_ratio=0.5)``).
     """
-
-    config = MAETrainConfig(
-        steps=steps, batch_size=batch_size, lr=lr, weight_decay=weight_decay, mask_ratio=mask_ratio, seed=seed
-    )
+    config = checks.configured(MAETrainConfig, config, overrides)
     if not isinstance(model, MaskedAutoencoder):
         raise TypeError(f"model must be a vitlib.masking.MaskedAutoencoder; got {type(model).__name__}.")
     embed = model.encoder.patch_embed
@@ -340,27 +330,27 @@ def train_mae(
     if tuple(images.shape[1:]) != expected:
         shape = ", ".join(map(str, expected))
         raise ValueError(f"images must be (N, {shape}) for this encoder; got {tuple(images.shape)}.")
+    warmup = max(1, config.steps // 40) if config.warmup_steps is None else config.warmup_steps
+    recipe = replace(config, warmup_steps=warmup)
 
-    def batches(generator: torch.Generator):  # one random batch per step
-        yield images[torch.randint(0, images.shape[0], (config.batch_size,), generator=generator)]
+    def batches(generator: torch.Generator):  # a random batch per step
+        while True:
+            yield images[torch.randint(0, images.shape[0], (config.batch_size,), generator=generator)]
 
     def loss_fn(model: MaskedAutoencoder, x: torch.Tensor, generator: torch.Generator, step: int):
         return model(x, mask_ratio=config.mask_ratio, generator=generator).loss, {}
 
-    def after_epoch(step: int, log) -> dict | None:
-        return {"loss": f"{log.steps['loss'][-1]:.4f}"} if step % 50 == 0 else None
+    def on_log(history: History) -> dict:
+        return {"loss": f"{history.steps['loss'][-1]:.4f}"}
 
-    log = run_training(
+    return run_training(
         model,
         loss_fn,
         batches,
-        epochs=config.steps,
-        steps_per_epoch=1,
-        **recipe(config, max(1, config.steps // 40) if config.warmup_steps is None else config.warmup_steps),
+        steps=config.steps,
+        recipe=recipe,
+        log_every=50,
+        on_log=on_log,
         progress=progress,
         desc="training the MAE",
-        unit="step",
-        mininterval=1.0,
-        after_epoch=after_epoch,
     )
-    return log.steps["loss"]

@@ -20,7 +20,7 @@ form (:func:`kl_to_standard_normal`).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import NamedTuple
 
 import torch
@@ -32,14 +32,14 @@ from .checks import choice, int_pair, nonnegative_int, positive_int, tensor, who
 from .data import Digits
 from .embedding import learned_pos_embed
 from .encoder import Block
+from .engine import History, Recipe, epoch_batches, evaluating, run_training
 from .model import ViT, ViTConfig
 from .patches import grid_size, unpatchify
-from .train import check_images, check_train_config, recipe, run_training, train_on_digits
+from .train import check_images, train_on_digits
 
 __all__ = [
     "VAE_ENCODER",
     "PatchDecoder",
-    "VAEHistory",
     "VAELoss",
     "VAEOutput",
     "VAERun",
@@ -155,6 +155,8 @@ def vae_loss(
     :func:`kl_to_standard_normal`; both are averaged over the batch. With
     ``beta=1`` the total is the negative evidence lower bound (ELBO).
     """
+    for name, value in (("logits", logits), ("images", images), ("mu", mu), ("logvar", logvar)):
+        tensor(value, name)
     if logits.shape != images.shape:
         raise ValueError(
             f"logits {tuple(logits.shape)} and images {tuple(images.shape)} must have the same shape (B, C, H, W)."
@@ -204,8 +206,8 @@ class PatchDecoder(nn.Module):
         gh, gw = grid_size(self.image_size, patch_size)
         self.proj = nn.Linear(latent_dim, embed_dim)
         self.pos_embed = nn.Parameter(learned_pos_embed(gh * gw, embed_dim))
-        self.blocks = nn.Sequential(
-            *(Block(embed_dim, num_heads=num_heads, mlp_ratio=mlp_ratio, eps=eps) for _ in range(depth))
+        self.blocks = nn.ModuleList(
+            Block(embed_dim, num_heads=num_heads, mlp_ratio=mlp_ratio, eps=eps) for _ in range(depth)
         )
         self.norm = nn.LayerNorm(embed_dim, eps=eps)
         self.head = nn.Linear(embed_dim, in_chans * patch_size * patch_size)
@@ -218,7 +220,9 @@ class PatchDecoder(nn.Module):
             hint = " For one latent add a batch dimension: z.unsqueeze(0)." if z.dim() == 1 else ""
             raise ValueError(f"z must have shape (B, latent_dim) = (B, {self.latent_dim}); got {tuple(z.shape)}.{hint}")
         tokens = self.proj(z)[:, None, :] + self.pos_embed  # (B, 1, D) + (1, N, D) -> (B, N, D)
-        tokens = self.norm(self.blocks(tokens))
+        for block in self.blocks:
+            tokens, _ = block(tokens)
+        tokens = self.norm(tokens)
         patches = self.head(tokens)  # (B, N, C*P*P)
         return unpatchify(patches, self.patch_size, self.image_size)  # (B, C, H, W)
 
@@ -259,17 +263,9 @@ class ViTVAE(nn.Module):
         **overrides,
     ):
         super().__init__()
-        if config is not None and not isinstance(config, ViTConfig):
-            raise TypeError(
-                f"config must be a ViTConfig; got {type(config).__name__}. Pass e.g. vitlib.vae.VAE_ENCODER."
-            )
-        unknown = sorted(set(overrides) - set(ViTConfig.__dataclass_fields__))
-        if unknown:
-            raise TypeError(
-                f"unknown ViTVAE setting(s) {unknown}; "
-                f"the encoder's settings are {list(ViTConfig.__dataclass_fields__)}."
-            )
-        config = replace(config or VAE_ENCODER, **overrides)  # ViTConfig checks every field
+        config = checks.configured(
+            ViTConfig, config, overrides, default=VAE_ENCODER, what="ViTVAE"
+        )  # ViTConfig checks each field
         if config.num_classes:
             raise ValueError(
                 f"the VAE's encoder has no classification head; got num_classes={config.num_classes}. "
@@ -360,46 +356,28 @@ class ViTVAE(nn.Module):
 
 
 @dataclass(frozen=True)
-class VAETrainConfig:
-    """The training recipe. Defaults are tuned for :data:`VAE_ENCODER` on the digits.
+class VAETrainConfig(Recipe):
+    """The ViT-VAE's recipe: :class:`~vitlib.engine.Recipe`'s fields (tuned for :data:`VAE_ENCODER` on the digits)
+    and its own.
 
-    ``beta`` weighs the KL term; it is ramped up from 0 over the first
-    ``kl_warmup_epochs`` (KL annealing), so that the decoder learns to use z
-    before the KL term can push every code onto the prior ("posterior collapse").
-    The learning rate warms up over ``warmup_epochs``, then decays (cosine).
+    ``beta`` weighs the KL term; it is ramped up from 0 over the first ``kl_warmup_epochs`` (KL annealing), so
+    that the decoder learns to use z before the KL term can push every code onto the prior ("posterior
+    collapse"). ``warmup_steps=None`` warms the learning rate up over one epoch.
     """
 
-    epochs: int = 12
-    batch_size: int = 32
     lr: float = 5e-3
     min_lr: float = 1e-5
-    warmup_epochs: float = 1.0
+    weight_decay: float = 0.0
+    batch_size: int = 32
+    epochs: int = 12
     beta: float = 0.15
     kl_warmup_epochs: float = 6.0
-    grad_clip: float | None = 1.0
-    seed: int = 0
-    weight_decay: float = 0.0  # AdamW's, on the weight matrices only (vitlib.train.decay_groups)
 
     def __post_init__(self):
-        check_train_config(self)  # the one validator of every training recipe
-
-
-@dataclass
-class VAEHistory:
-    """Per optimiser step: the two loss terms, the β they were weighed with, and the learning rate."""
-
-    reconstruction: list[float] = field(default_factory=list)
-    kl: list[float] = field(default_factory=list)
-    beta: list[float] = field(default_factory=list)
-    lr: list[float] = field(default_factory=list)
-    steps_per_epoch: int = 0
-    seconds: float = 0.0
-    cpu_seconds: float = 0.0  # CPU time of this process (all threads)
-
-    @property
-    def loss(self) -> list[float]:
-        """The optimised total, reconstruction + β·KL, per step."""
-        return [r + b * k for r, k, b in zip(self.reconstruction, self.kl, self.beta, strict=True)]
+        super().__post_init__()
+        checks.positive_int(self.epochs, "epochs", example=12)
+        checks.nonnegative_float(self.beta, "beta", example=1.0)  # beta=1: the plain VAE
+        checks.nonnegative_float(self.kl_warmup_epochs, "kl_warmup_epochs", example=6.0)
 
 
 def _check_images(model: ViTVAE, images, what: str, *, allow_empty: bool = False) -> torch.Tensor:
@@ -431,58 +409,42 @@ def train_vae(
     config: VAETrainConfig | None = None,
     progress: bool = True,
     **overrides,
-) -> VAEHistory:
-    """Train ``model`` in place on ``(N, C, H, W)`` images in [0, 1]; return the :class:`VAEHistory`.
+) -> History:
+    """Train ``model`` in place on ``(N, C, H, W)`` images in [0, 1]; return the engine's History.
 
-    Shuffling and the noise ε come from a generator seeded with
-    ``config.seed``; keywords override fields of ``config``. A ``tqdm`` bar
-    (on stdout) shows both loss terms. The loop is :func:`vitlib.train.run_training`;
-    this function adds the VAE's loss and the KL annealing.
+    The task is the model and its loss, :func:`vae_loss` with β annealed: the engine
+    (:func:`vitlib.engine.run_training`) runs ``epochs * ceil(N / batch_size)`` steps and records per step the
+    two terms ``reconstruction`` and ``kl`` and the ``beta`` they were weighed with (``loss`` is their sum,
+    reconstruction + β·KL). Shuffling and the noise ε are seeded with ``config.seed``; keywords override fields.
     """
-    config = replace(config or VAETrainConfig(), **overrides)
+    config = checks.configured(VAETrainConfig, config, overrides)
     images = _check_images(model, images, "images")
     n, bs = images.shape[0], config.batch_size
-    steps_per_epoch = math.ceil(n / bs)
-    kl_warmup = config.kl_warmup_epochs * steps_per_epoch
+    per_epoch = math.ceil(n / bs)
+    recipe = config if config.warmup_steps is not None else replace(config, warmup_steps=per_epoch)  # one epoch
+    kl_warmup = config.kl_warmup_epochs * per_epoch
 
-    def batches(generator: torch.Generator):
-        order = torch.randperm(n, generator=generator)
-        for i in range(0, n, bs):
-            yield images[order[i : i + bs]]
-
-    def loss_fn(model: ViTVAE, x: torch.Tensor, generator: torch.Generator, step: int):
+    def loss_fn(model: ViTVAE, idx: torch.Tensor, generator: torch.Generator, step: int):
+        x = images[idx]
         beta = config.beta * min(1.0, step / kl_warmup) if kl_warmup else config.beta
         out = model(x, generator=generator)
         loss = vae_loss(out.logits, x, out.mu, out.logvar, beta=beta)
         return loss.total, {"reconstruction": loss.reconstruction.item(), "kl": loss.kl.item(), "beta": beta}
 
-    def after_epoch(epoch: int, log) -> dict:
-        recent = slice(-steps_per_epoch, None)
-        return {
-            "reconstruction": f"{sum(log.steps['reconstruction'][recent]) / steps_per_epoch:.2f}",
-            "kl": f"{sum(log.steps['kl'][recent]) / steps_per_epoch:.2f}",
-        }
+    def on_log(history: History) -> dict:
+        recent = slice(-per_epoch, None)
+        return {name: f"{sum(history.steps[name][recent]) / per_epoch:.2f}" for name in ("reconstruction", "kl")}
 
-    log = run_training(
+    return run_training(
         model,
         loss_fn,
-        batches,
-        epochs=config.epochs,
-        steps_per_epoch=steps_per_epoch,
-        **recipe(config, round(config.warmup_epochs * steps_per_epoch)),
+        epoch_batches(n, bs),
+        steps=config.epochs * per_epoch,
+        recipe=recipe,
+        log_every=per_epoch,
+        on_log=on_log,
         progress=progress,
         desc="training the ViT-VAE",
-        after_epoch=after_epoch,
-    )
-    steps = log.steps
-    return VAEHistory(
-        reconstruction=steps["reconstruction"],
-        kl=steps["kl"],
-        beta=steps["beta"],
-        lr=steps["lr"],
-        steps_per_epoch=steps_per_epoch,
-        seconds=log.seconds,
-        cpu_seconds=log.cpu_seconds,
     )
 
 
@@ -490,15 +452,14 @@ def train_vae(
 def reconstruction_error(model: ViTVAE, images: torch.Tensor) -> float:
     """Mean squared error per pixel between images and the decodings of their μ: ``(N, C, H, W) -> float``."""
     images = _check_images(model, images, "images")
-    was_training = model.training
-    model.eval()
-    error = F.mse_loss(model.reconstruct(images), images).item()
-    model.train(was_training)
-    return error
+    with evaluating(model):
+        return F.mse_loss(model.reconstruct(images), images).item()
 
 
 def mean_image_error(train_images: torch.Tensor, test_images: torch.Tensor) -> float:
     """The baseline: per-pixel MSE of predicting the mean training image for every test image."""
+    train_images = check_images(train_images, "train_images")  # finite floats, at least one image
+    test_images = check_images(test_images, "test_images")
     if train_images.shape[1:] != test_images.shape[1:]:
         raise ValueError(
             f"train and test images must have the same (C, H, W); got {tuple(train_images.shape[1:])} "
@@ -514,14 +475,14 @@ class VAERun:
 
     model: ViTVAE
     data: Digits
-    history: VAEHistory
+    history: History
     test_error: float  # per-pixel MSE of the reconstructions of the test digits
     baseline_error: float  # per-pixel MSE of the mean training digit
 
     def __repr__(self) -> str:
         return (
             f"VAERun(test reconstruction MSE {self.test_error:.4f} per pixel vs. {self.baseline_error:.4f} for the "
-            f"mean digit, {len(self.history.kl)} steps in {self.history.seconds:.1f} s)"
+            f"mean digit, {len(self.history.loss)} steps in {self.history.seconds:.1f} s)"
         )
 
 
@@ -538,7 +499,7 @@ def train_digits_vae(
     ``seed`` fixes the split, the initial weights, the shuffling and the
     noise; the global random state is left as it was.
     """
-    config = replace(config or VAETrainConfig(), seed=seed, **overrides)
+    config = checks.configured(VAETrainConfig, config, {"seed": seed, **overrides})
     data, model, history = train_on_digits(
         seed,
         lambda: ViTVAE(**(model_overrides or {})),

@@ -6,8 +6,13 @@ Each widget also carries a static picture of its current state, so a notebook ex
 Rules every widget here keeps:
 
 - a bad constructor argument (a start value outside a control's range, too few titles, ...) raises a
-  ``ValueError``/``TypeError`` naming the value and the range; a value the learner *moves to* that does
-  not work is shown as invalid in the readout, with the reason; a callback never raises;
+  ``ValueError``/``TypeError`` naming the value and the range; a value the learner *moves to* or *types*
+  that does not work is shown as invalid in the readout, with the reason, the same way everywhere: each
+  widget says why in its ``problem()`` (``str | None``), which :class:`FigureWidget` reads; a callback never
+  raises;
+- a slider's value is typed in the box beside it (``t-value``), not in the slider's own readout, which
+  would clamp a value above the maximum to the maximum without a word: a typed value outside the range is
+  shown as invalid like any other;
 - the caller's model is left as it was: computations run under ``no_grad`` in eval mode, and every
   module's previous mode is restored afterwards;
 - pictures are drawn at twice :data:`vitlib.viz.DPI` and shown at their natural size halved, so they
@@ -17,18 +22,20 @@ Rules every widget here keeps:
 from __future__ import annotations
 
 import base64
-import contextlib
 import html
+import math
+from collections.abc import Callable
 
 import ipywidgets as widgets
 import torch
 from matplotlib.figure import Figure
 
-from . import checks, viz
+from . import analysis, checks, viz
+from .checks import explain_patch_size, valid_patch_sizes
 from .data import PHOTOS, load_photo
-from .embedding import position_similarity
+from .engine import evaluating
 from .masking import num_kept, random_masking
-from .patches import explain_patch_size, grid_size, patchify, valid_patch_sizes
+from .patches import grid_size, patchify
 from .vae import ViTVAE, interpolate_latents
 
 __all__ = [
@@ -52,39 +59,36 @@ def _wide() -> widgets.Layout:
     return widgets.Layout(width=SLIDER_WIDTH)
 
 
-def _invalid_html(text: str) -> str:
-    return f"<b style='color:#c0392b'>✗ invalid</b>: {html.escape(text)}"
-
-
-def _error_html(error: Exception) -> str:
-    return f"<b style='color:#c0392b'>error</b>: {html.escape(str(error))}"
-
-
-@contextlib.contextmanager
-def _inference(model: torch.nn.Module):
-    """Run ``model`` in eval mode without gradients, then put every submodule back in the mode it had."""
-    modes = [(module, module.training) for module in model.modules()]
-    model.eval()
-    try:
-        with torch.no_grad():
-            yield model
-    finally:
-        for module, training in modes:
-            module.training = training
-
-
 class FigureWidget(widgets.VBox):
     """Controls in a row, a readout, and a picture; its display also offers a static copy of the picture.
 
-    JupyterLab with the widget manager shows the live controls (its widget renderer ranks first);
-    anything without it falls back to the image. Each control is also an attribute under its name
-    (``explorer.slider``), so a notebook cell or a test can move it in code; ``hidden`` controls are
-    watched and reachable the same way but not shown. State: ``readout`` (HTML), ``picture`` (the
-    image shown), ``figure`` (the last ``Figure`` shown, or ``None``) and ``panels`` (its number of
-    axes, colour bars included; also the CSS class ``t-panels-<n>`` of the picture, for the browser test).
+    JupyterLab with the widget manager shows the live controls (its widget renderer ranks first); anything
+    without it falls back to the image. Each control is also an attribute under its name
+    (``explorer.slider``), so a notebook cell or a test can move it in code; ``hidden`` controls are watched
+    and reachable the same way but not shown.
+
+    A widget is four functions of its controls' values: ``problem()`` says why they cannot be shown (``None``
+    when they can), ``describe()`` says in words what is shown, ``draw()`` returns the picture (a ``Figure``),
+    and ``readout()`` (optional, HTML; else the escaped ``describe()``). On every change the base class asks
+    :meth:`problem` (the widget's own, then every typed value against its slider's range): an invalid state
+    shows "✗ invalid: why" and keeps the last picture, unless ``draws_invalid`` (the picture can show what is
+    wrong). State: ``readout`` (HTML), ``picture`` (the image shown), ``figure`` (the last ``Figure`` shown,
+    or ``None``) and ``panels`` (its number of axes, colour bars included; also the CSS class
+    ``t-panels-<n>`` of the picture, for the browser test).
     """
 
-    def __init__(self, controls: dict, *, summary, hidden: dict | None = None):
+    def __init__(
+        self,
+        controls: dict,
+        *,
+        name: str,
+        describe: Callable[[], str],
+        draw: Callable[[], Figure],
+        problem: Callable[[], str | None] | None = None,
+        readout: Callable[[], str] | None = None,
+        draws_invalid: bool = False,
+        hidden: dict | None = None,
+    ):
         self.readout = widgets.HTML()  # what the picture shows, in words; errors are shown here too
         self.readout.add_class("t-readout")  # t-… classes: the handles of the browser tests
         # Not stretched by the flex column: the picture keeps the width that show() gives it, its natural size, and
@@ -97,11 +101,42 @@ class FigureWidget(widgets.VBox):
         self.picture.add_class("t-plot")
         self.figure: Figure | None = None
         self.panels = 0
-        super().__init__([widgets.HBox(list(controls.values())), self.readout, self.picture])
+        # The controls wrap onto a second line where the output is narrow (a projector at 1024 x 768).
+        row = widgets.HBox(list(controls.values()), layout=widgets.Layout(flex_flow="row wrap"))
+        super().__init__([row, self.readout, self.picture])
         self._controls = {**controls, **(hidden or {})}
-        for name, control in self._controls.items():
-            setattr(self, name, control)
-        self._summary = summary  # () -> str, one line for text/plain
+        for key, control in self._controls.items():
+            setattr(self, key, control)
+        self._name, self._describe, self._draw, self._problem = name, describe, draw, problem
+        self._readout, self._draws_invalid = readout, draws_invalid
+        self._typed = [(c, c.slider) for c in self._controls.values() if isinstance(c, _Typed)]
+
+    def problem(self) -> str | None:
+        """Why the current values cannot be shown, or ``None``: a typed value outside its slider's range first,
+        then the widget's own rule."""
+        for typed, slider in self._typed:
+            if not slider.min <= typed.value <= slider.max:
+                side = "above the largest" if typed.value > slider.max else "below the smallest"
+                return (
+                    f"{slider.description} {typed.value:g} is {side} value the slider offers; "
+                    f"type one in {slider.min:g}..{slider.max:g}"
+                )
+        return self._problem() if self._problem is not None else None
+
+    def summary(self) -> str:
+        """One line of text for what is shown (``text/plain``, the notebook's stored output)."""
+        why = self.problem()
+        return f"{self._name}: " + (f"INVALID: {why}" if why else self._describe())
+
+    def redraw(self) -> None:
+        """Show the current state: readout and picture, or the reason it cannot be shown."""
+        why = self.problem()
+        if why:
+            self.readout.value = f"<b style='color:#c0392b'>✗ invalid</b>: {html.escape(why)}"
+        else:
+            self.readout.value = self._readout() if self._readout is not None else html.escape(self._describe())
+        if not why or self._draws_invalid:
+            self.show(self._draw())
 
     def show(self, fig: Figure) -> None:
         """Show ``fig``: encoded at ``SCALE`` x its DPI, displayed at its natural size (1 / SCALE)."""
@@ -110,38 +145,93 @@ class FigureWidget(widgets.VBox):
         # One message to the page: the picture, its size and its class change together, so a page (or the
         # browser test) never sees the new picture with the old class, or with none.
         with self.picture.hold_sync():
-            kept = [name for name in self.picture._dom_classes if not name.startswith("t-panels-")]
+            kept = [c for c in self.picture._dom_classes if not c.startswith("t-panels-")]
             self.picture._dom_classes = (*kept, f"t-panels-{self.panels}")
             self.picture.value = viz.figure_to_bytes(fig, dpi=SCALE * viz.DPI)
         self.picture.layout.width = f"{width}px"
 
-    def watch(self, redraw, *more_controls) -> None:
-        """Call ``redraw()`` now and whenever a control's value changes.
+    def watch(self, *more_controls) -> FigureWidget:
+        """Redraw now and whenever a control's value changes; returns the widget.
 
-        An exception in ``redraw`` is shown in the readout instead of raised: a widget must never die
-        in front of a class.
+        An exception while redrawing is shown in the readout instead of raised: a widget must never die in
+        front of a class.
         """
 
         def safe_redraw(_change=None) -> None:
             try:
-                redraw()
+                self.redraw()
             except Exception as error:
-                self.readout.value = _error_html(error)
+                self.readout.value = f"<b style='color:#c0392b'>error</b>: {html.escape(str(error))}"
 
         for control in (*self._controls.values(), *more_controls):
-            if "value" in control.trait_names():  # buttons have no value; they act through on_click
+            if isinstance(control, _Typed):
+                control.on_change(safe_redraw)
+            elif "value" in control.trait_names():  # buttons have no value; they act through on_click
                 control.observe(safe_redraw, names="value")
         safe_redraw()
+        return self
 
     def __repr__(self) -> str:
-        return self._summary()
+        return self.summary()
 
     def _repr_mimebundle_(self, **kwargs):
         bundle = super()._repr_mimebundle_(**kwargs) or {}
         if self.figure is not None:  # the static copy at 1x: small in the stored notebook
             bundle[f"image/{viz.FORMAT}"] = base64.b64encode(viz.figure_to_bytes(self.figure)).decode("ascii")
-        bundle["text/plain"] = self._summary()
+        bundle["text/plain"] = self.summary()
         return bundle
+
+
+class _Typed(widgets.HBox):
+    """A slider (its own readout hidden) and a box beside it for typing its value (``t-value``).
+
+    ``value`` is what the learner typed or slid to; a typed value outside the slider's range stays in the box
+    (and :meth:`FigureWidget.problem` names it), instead of being clamped. Moving the slider sets the box.
+    """
+
+    def __init__(self, slider: widgets.widget_int._Int | widgets.widget_float._Float, *, width: str = "5.5em"):
+        slider.readout = False
+        box_type = widgets.FloatText if isinstance(slider, widgets.FloatSlider) else widgets.IntText
+        self.slider = slider
+        self.box = box_type(value=slider.value, layout=widgets.Layout(width=width))
+        self.box.add_class("t-value")
+        super().__init__([slider, self.box], layout=widgets.Layout(align_items="center"))
+        self._callbacks: list = []
+        slider.observe(self._slid, names="value")
+        self.box.observe(self._typed, names="value")
+
+    @property
+    def value(self):
+        """What the learner typed or slid to (set it to move the control from code)."""
+        return self.box.value
+
+    @value.setter
+    def value(self, value) -> None:
+        self.box.value = value
+
+    min = property(lambda self: self.slider.min)
+    max = property(lambda self: self.slider.max)
+    step = property(lambda self: self.slider.step)
+    description = property(lambda self: self.slider.description)
+
+    def on_change(self, callback) -> None:
+        self._callbacks.append(callback)
+
+    def _notify(self) -> None:
+        for callback in self._callbacks:
+            callback()
+
+    def _slid(self, _change) -> None:
+        if self.box.value != self.slider.value:
+            self.box.value = self.slider.value  # notifies through _typed
+        else:
+            self._notify()
+
+    def _typed(self, _change) -> None:
+        if self.slider.min <= self.box.value <= self.slider.max and self.box.value != self.slider.value:
+            self.slider.value = self.box.value  # a slider snaps to its step: the box follows it in _slid
+        else:
+            self._notify()
 
 
 def _index(value, name: str, size: int, *, what: str = "an index", extra: str = "", low: int = 0) -> int:
@@ -178,6 +268,7 @@ def patch_explorer(
     view = checks.choice(view, "view", ("full", "grid"))
     min_patch = checks.positive_int(min_patch, "min_patch", example=4)
     max_patch = checks.positive_int(max_patch, "max_patch", example=64)
+    image_size = checks.int_pair(image_size, "image_size", example=224)  # named as the learner passed it
     images = {name: load_photo(name, image_size) for name in PHOTOS}
     size = tuple(images[photo].shape[-2:])
     sizes = [p for p in valid_patch_sizes(size) if min_patch <= p <= max_patch]
@@ -200,40 +291,45 @@ def patch_explorer(
             raise ValueError(f"with valid_only=True, patch_size must be one of {sizes}; got {patch_size}.")
         slider = widgets.SelectionSlider(options=sizes, value=patch_size, description="patch size")
     else:
-        slider = widgets.IntSlider(value=patch_size, min=low, max=high, step=1, description="patch size")
-    slider.continuous_update = False
-    slider.layout = _wide()
+        slider = _Typed(widgets.IntSlider(value=patch_size, min=low, max=high, step=1, description="patch size"))
+    inner = slider.slider if isinstance(slider, _Typed) else slider
+    inner.continuous_update = False
+    inner.layout = _wide()
     slider.add_class("t-slider")
 
     def problem() -> str | None:
         return explain_patch_size(size, slider.value, within=(low, high))
 
-    def summary() -> str:
-        p, why = slider.value, problem()
-        if why:
-            return f"patch explorer: {picker.value}.jpg {size[0]}x{size[1]}, INVALID: {why}"
+    def describe() -> str:
+        p = slider.value
         gh, gw = grid_size(size, p)
         return (
-            f"patch explorer: {picker.value}.jpg {size[0]}x{size[1]}, patch size {p}: "
+            f"{picker.value}.jpg {size[0]}x{size[1]}, patch size {p}: "
             f"N = {gh}x{gw} = {gh * gw} tokens of D = C·P·P = 3·{p}·{p} = {3 * p * p} numbers"
         )
 
-    def update() -> None:
-        image, p, why = images[picker.value], slider.value, problem()
-        if why:
-            explorer.readout.value = _invalid_html(why)
-        else:
-            gh, gw = grid_size(size, p)
-            explorer.readout.value = (
-                f"<b>N = {gh} × {gw} = {gh * gw}</b> tokens &nbsp;·&nbsp; "
-                f"<b>D = C·P·P = 3·{p}·{p} = {3 * p * p}</b> numbers per token &nbsp;·&nbsp; "
-                f"patches: {tuple(patchify(image[None], p).shape)}"
-            )
-        explorer.show(viz.plot_patch_grid(image, p) if view == "grid" else viz.plot_patch_explorer(image, p))
+    def readout() -> str:
+        p = slider.value
+        gh, gw = grid_size(size, p)
+        return (
+            f"<b>N = {gh} × {gw} = {gh * gw}</b> tokens &nbsp;·&nbsp; "
+            f"<b>D = C·P·P = 3·{p}·{p} = {3 * p * p}</b> numbers per token &nbsp;·&nbsp; "
+            f"patches: {tuple(patchify(images[picker.value][None], p).shape)}"
+        )
 
-    explorer = FigureWidget({"picker": picker, "slider": slider}, summary=summary)
-    explorer.watch(update)
-    return explorer
+    def draw() -> Figure:
+        image, p = images[picker.value], slider.value
+        return viz.plot_patch_grid(image, p) if view == "grid" else viz.plot_patch_explorer(image, p)
+
+    return FigureWidget(
+        {"picker": picker, "slider": slider},
+        name="patch explorer",
+        describe=describe,
+        draw=draw,
+        problem=problem,
+        readout=readout,
+        draws_invalid=True,  # the leftover strip is hatched: the picture shows why the size does not tile
+    ).watch()
 
 
 # --- notebook 02 --------------------------------------------------------------------------------------------------
@@ -249,26 +345,28 @@ def filter_explorer(weight: torch.Tensor, *, in_chans: int | None = None, index:
     filters = viz.as_filters(weight, in_chans)  # checks the shape up front
     d, c, p, _ = filters.shape
     index = _index(index, "index", d, what="an embedding dimension")
-    slider = widgets.IntSlider(
-        value=index, min=0, max=d - 1, step=1, description="embedding dim", continuous_update=False, layout=_wide()
+    slider = _Typed(
+        widgets.IntSlider(
+            value=index, min=0, max=d - 1, step=1, description="embedding dim", continuous_update=False, layout=_wide()
+        )
     )
-    slider.style.description_width = "initial"
+    slider.slider.style.description_width = "initial"
     slider.add_class("t-slider")
 
-    def describe(k: int) -> str:
+    def describe() -> str:
+        k = slider.value
         f = filters[k]
         return (
             f"embedding dim {k} of {d}: filter {c}x{p}x{p} = {c * p * p} weights, "
             f"min {f.min().item():+.3f}, max {f.max().item():+.3f}, norm {f.norm().item():.3f}"
         )
 
-    def update() -> None:
-        explorer.readout.value = html.escape(describe(slider.value))
-        explorer.show(viz.plot_filter(filters, slider.value))
-
-    explorer = FigureWidget({"slider": slider}, summary=lambda: "filter explorer: " + describe(slider.value))
-    explorer.watch(update)
-    return explorer
+    return FigureWidget(
+        {"slider": slider},
+        name="filter explorer",
+        describe=describe,
+        draw=lambda: viz.plot_filter(filters, slider.value),
+    ).watch()
 
 
 # --- notebook 04 --------------------------------------------------------------------------------------------------
@@ -289,7 +387,8 @@ def position_similarity_explorer(
     if not tables:
         raise ValueError("tables is empty; pass a position table (1, T, D) or a dict of them.")
     sims = {
-        name: position_similarity(table, grid, num_prefix_tokens=num_prefix_tokens) for name, table in tables.items()
+        name: analysis.position_similarity(table, grid, num_prefix_tokens=num_prefix_tokens)
+        for name, table in tables.items()
     }
     grids = {name: tuple(sim.shape[-2:]) for name, sim in sims.items()}
     if len(set(grids.values())) != 1:
@@ -302,10 +401,12 @@ def position_similarity_explorer(
     picker = widgets.Dropdown(options=list(tables), value=next(iter(tables)), description="table")
     picker.add_class("t-table")
     picker.layout.display = None if len(tables) > 1 else "none"
-    slider = widgets.IntSlider(
-        value=query, min=0, max=n - 1, step=1, description="query patch", continuous_update=False, layout=_wide()
+    slider = _Typed(
+        widgets.IntSlider(
+            value=query, min=0, max=n - 1, step=1, description="query patch", continuous_update=False, layout=_wide()
+        )
     )
-    slider.style.description_width = "initial"
+    slider.slider.style.description_width = "initial"
     slider.add_class("t-slider")
 
     def describe() -> str:
@@ -329,20 +430,18 @@ def position_similarity_explorer(
         mean_neighbour = f", mean with its neighbours {sum(neighbours) / len(neighbours):+.2f}" if neighbours else ""
         return f"{picker.value}: query patch {q} (row {r}, col {c}) of {gh}x{gw}; {found}{mean_neighbour}"
 
-    def update() -> None:
-        explorer.readout.value = html.escape(describe())
-        fig = viz.plot_position_similarity(
+    def draw() -> Figure:
+        return viz.plot_position_similarity(
             tables[picker.value],
             (gh, gw),
             query=slider.value,
             num_prefix_tokens=num_prefix_tokens,
             title=f"{picker.value}: {gh} x {gw} grid",
         )
-        explorer.show(fig)
 
-    explorer = FigureWidget({"picker": picker, "slider": slider}, summary=lambda: "position similarity: " + describe())
-    explorer.watch(update)
-    return explorer
+    return FigureWidget(
+        {"picker": picker, "slider": slider}, name="position similarity", describe=describe, draw=draw
+    ).watch()
 
 
 # --- notebooks 05-06 ----------------------------------------------------------------------------------------------
@@ -368,11 +467,7 @@ def attention_explorer(
     ``patch 0``, ``patch 1``, ... ``titles`` (one per image) label the image picker; repeated titles get
     the image index in front, so that every label is unique. Start values out of range raise ``ValueError``.
     """
-    if not isinstance(attention, torch.Tensor) or attention.dim() != 5:
-        raise ValueError(
-            "attention must be (depth, B, heads, 1+N, 1+N) as model(x, return_attention=True) returns it; got "
-            f"{tuple(attention.shape) if isinstance(attention, torch.Tensor) else type(attention).__name__}."
-        )
+    attention = checks.attention_maps(attention)
     depth, b, heads, n, _ = attention.shape
     if not isinstance(images, torch.Tensor) or images.dim() != 4 or len(images) != b:
         raise ValueError(f"images must be the (B, C, H, W) batch the attention came from, B = {b}.")
@@ -406,8 +501,8 @@ def attention_explorer(
     query_picker.add_class("t-query")
 
     def weights() -> torch.Tensor:
-        per_head = attention[layer_picker.value, image_picker.value]  # (heads, 1+N, 1+N)
-        return per_head.mean(0) if head_picker.value == -1 else per_head[head_picker.value]
+        head = None if head_picker.value == -1 else head_picker.value
+        return analysis.head_weights(attention, layer_picker.value, image_picker.value, head)  # (1+N, 1+N)
 
     def head_name() -> str:
         return "mean of heads" if head_picker.value == -1 else f"head {head_picker.value}"
@@ -421,25 +516,25 @@ def attention_explorer(
             f"largest weight, {row[top].item():.2f}, to {viz.token_name(top)}; it keeps {row[q].item():.2f} for itself"
         )
 
-    def update() -> None:
-        explorer.readout.value = html.escape(describe())
-        fig = viz.plot_attention_panel(
+    def draw() -> Figure:
+        return viz.plot_attention_panel(
             images[image_picker.value],
             weights(),
             patch_size,
             query=query_picker.value,
             title=f"{labels[image_picker.value]}, layer {layer_picker.value}, {head_name()}",
         )
-        explorer.show(fig)
 
     controls = {"layer": layer_picker, "head": head_picker, "query": query_picker}
     if b > 1:  # a picker of one image would only take room
         controls = {"image": image_picker, **controls}
-    explorer = FigureWidget(
-        controls, summary=lambda: "attention explorer: " + describe(), hidden={} if b > 1 else {"image": image_picker}
-    )
-    explorer.watch(update)
-    return explorer
+    return FigureWidget(
+        controls,
+        name="attention explorer",
+        describe=describe,
+        draw=draw,
+        hidden={} if b > 1 else {"image": image_picker},
+    ).watch()
 
 
 # --- the ViT-VAE (notebook 07) ------------------------------------------------------------------------------------
@@ -448,25 +543,19 @@ def attention_explorer(
 class LatentInterpolation(FigureWidget):
     """:func:`latent_interpolation`'s widget; ``current`` is the ``(C, H, W)`` image decoded at the slider's ``t``."""
 
-    def __init__(self, controls: dict, *, summary):
-        self.current: torch.Tensor | None = None
-        super().__init__(controls, summary=summary)
+    current: torch.Tensor | None = None
 
 
 class PriorSampler(FigureWidget):
     """:func:`prior_sampler`'s widget; ``samples`` is the ``(n, C, H, W)`` batch drawn for the current seed."""
 
-    def __init__(self, controls: dict, *, summary):
-        self.samples: torch.Tensor | None = None
-        super().__init__(controls, summary=summary)
+    samples: torch.Tensor | None = None
 
 
 class MaskRatioExplorer(FigureWidget):
     """:func:`mask_ratio_explorer`'s widget; ``mask`` is the ``(N,)`` mask shown (1 = hidden patch)."""
 
-    def __init__(self, controls: dict, *, summary):
-        self.mask: torch.Tensor | None = None
-        super().__init__(controls, summary=summary)
+    mask: torch.Tensor | None = None
 
 
 def _check_vae_images(model, images) -> None:
@@ -477,6 +566,17 @@ def _check_vae_images(model, images) -> None:
         raise ValueError(f"images must be a batch (N, {', '.join(map(str, model.image_shape))}); got {shape}.")
 
 
+def _seed_box(seed: int) -> widgets.IntText:
+    box = widgets.IntText(value=seed, description="seed", layout=widgets.Layout(width="11em"))
+    box.style.description_width = "3em"  # the label short, the box wide enough for its value
+    box.add_class("t-seed")
+    return box
+
+
+def _seed_problem(box: widgets.IntText) -> str | None:
+    return f"seed {box.value} is negative; a seed is a whole number >= 0" if box.value < 0 else None
+
+
 def latent_interpolation(
     model, images: torch.Tensor, *, labels=None, first: int = 0, second: int = 1, steps: int = 9
 ) -> LatentInterpolation:
@@ -484,9 +584,9 @@ def latent_interpolation(
     ``z = (1 - t)·μ(first) + t·μ(second)``, decoded by the ViT-VAE (notebook 07).
 
     ``images`` is ``(N, C, H, W)``; ``labels`` (optional, ``(N,)``) name the digits. The strip shows every
-    slider position; the current one is framed in red. An index typed outside ``0..N-1`` is shown as
-    invalid in the readout (never changed silently); ``first``/``second`` outside it raise ``ValueError``.
-    The model's train/eval mode is left as it was.
+    slider position; the current one is framed in red. An index typed outside ``0..N-1``, or a ``t`` typed
+    between two points of the strip, is shown as invalid in the readout (never changed silently);
+    ``first``/``second`` outside the range raise ``ValueError``. The model's train/eval mode is left as it was.
     """
     _check_vae_images(model, images)
     n = len(images)
@@ -501,55 +601,61 @@ def latent_interpolation(
     first_box.add_class("t-first")
     second_box = widgets.IntText(value=second, description="second", layout=widgets.Layout(width="12em"))
     second_box.add_class("t-second")
-    slider = widgets.FloatSlider(
-        value=0.5, min=0.0, max=1.0, step=1 / (steps - 1), description="t", continuous_update=False, layout=_wide()
+    slider = _Typed(
+        widgets.FloatSlider(
+            value=0.5, min=0.0, max=1.0, step=1 / (steps - 1), description="t", continuous_update=False, layout=_wide()
+        )
     )
     slider.add_class("t-slider")
 
     def name(index: int) -> str:
         return f"#{index}" + (f" (a {int(labels[index])})" if labels is not None else "")
 
-    def out_of_range() -> str | None:
+    def problem() -> str | None:
         bad = [f"{box.description} = {box.value}" for box in (first_box, second_box) if not 0 <= box.value < n]
-        return f"{' and '.join(bad)}: not an image index; type one in 0..{n - 1}" if bad else None
+        if bad:
+            return f"{' and '.join(bad)}: not an image index; type one in 0..{n - 1}"
+        point = slider.value * (steps - 1)
+        if abs(point - round(point)) > 1e-6:
+            below, above = math.floor(point) / (steps - 1), math.ceil(point) / (steps - 1)
+            return (
+                f"t = {slider.value:g} falls between two of the strip's {steps} points: "
+                f"type {below:.3g} or {above:.3g} (steps of 1/{steps - 1})"
+            )
+        return None
+
+    def number(t: float) -> str:  # two decimals, three where a strip point needs them (1/8 = 0.125)
+        return f"{t:.2f}" if abs(100 * t - round(100 * t)) < 1e-9 else f"{t:.3f}"
 
     def describe() -> str:
-        t, why = slider.value, out_of_range()
-        if why:
-            return f"INVALID: {why}"
+        t, a, b = slider.value, name(first_box.value), name(second_box.value)
         return (
-            f"t = {t:.2f}: z = {1 - t:.2f}·μ({name(first_box.value)}) + {t:.2f}·μ({name(second_box.value)}), "
+            f"t = {number(t)}: z = {number(1 - t)}·μ({a}) + {number(t)}·μ({b}), "
             f"decoded; the strip shows {steps} points from t = 0 to 1"
         )
 
-    def update() -> None:
-        why = out_of_range()
-        if why:  # the picture keeps the last valid pair
-            explorer.readout.value = _invalid_html(why)
-            return
-        a, b = images[first_box.value], images[second_box.value]
-        t = slider.value
-        with _inference(model):
+    def draw() -> Figure:
+        a, b, t = images[first_box.value], images[second_box.value], slider.value
+        with evaluating(model):
             mu, _ = model.encode(torch.stack([a, b]))
             strip = model.decode(interpolate_latents(mu[0], mu[1], steps))
-            now = model.decode(((1 - t) * mu[0] + t * mu[1])[None])  # the point the slider is on
-        explorer.current = now[0]
-        explorer.readout.value = html.escape(describe())
-        fig = viz.plot_interpolation(
+            explorer.current = model.decode(((1 - t) * mu[0] + t * mu[1])[None])[0]  # the point the slider is on
+        return viz.plot_interpolation(
             strip,
             first=a,
             second=b,
             highlight=round(t * (steps - 1)),
             title=f"from {name(first_box.value)} to {name(second_box.value)}: decoded points on the line",
         )
-        explorer.show(fig)
 
     explorer = LatentInterpolation(
         {"first": first_box, "second": second_box, "slider": slider},
-        summary=lambda: "latent interpolation: " + describe(),
+        name="latent interpolation",
+        describe=describe,
+        draw=draw,
+        problem=problem,
     )
-    explorer.watch(update)
-    return explorer
+    return explorer.watch()
 
 
 def prior_sampler(model, *, n: int = 16, seed: int = 0, ncols: int = 8) -> PriorSampler:
@@ -565,32 +671,27 @@ def prior_sampler(model, *, n: int = 16, seed: int = 0, ncols: int = 8) -> Prior
     ncols = checks.positive_int(ncols, "ncols", example=8)
     button = widgets.Button(description="sample", icon="random", tooltip="draw new z ~ N(0, I) (next seed)")
     button.add_class("t-sample")
-    seed_box = widgets.IntText(value=seed, description="seed", layout=widgets.Layout(width="14em"))
-    seed_box.add_class("t-seed")
+    seed_box = _seed_box(seed)
 
-    def describe() -> str:
-        if seed_box.value < 0:
-            return f"INVALID: seed {seed_box.value} is negative; a seed is a whole number >= 0"
-        return f"seed {seed_box.value}: {n} latents z ~ N(0, I) of {model.latent_dim} numbers each, decoded"
-
-    def update() -> None:
-        text = describe()
-        if text.startswith("INVALID"):
-            explorer.readout.value = _invalid_html(text[9:])
-            return
-        with _inference(model):
+    def draw() -> Figure:
+        with evaluating(model):
             explorer.samples = model.sample(n, seed=int(seed_box.value))
-        explorer.readout.value = html.escape(text)
         title = f"samples from the prior, seed {seed_box.value}"
-        explorer.show(viz.plot_image_grid(explorer.samples, ncols=ncols, title=title))
+        return viz.plot_image_grid(explorer.samples, ncols=ncols, title=title)
+
+    explorer = PriorSampler(
+        {"button": button, "seed": seed_box},
+        name="prior sampler",
+        describe=lambda: f"seed {seed_box.value}: {n} latents z ~ N(0, I) of {model.latent_dim} numbers each, decoded",
+        draw=draw,
+        problem=lambda: _seed_problem(seed_box),
+    )
 
     def next_seed(_button=None) -> None:
         seed_box.value = max(seed_box.value, -1) + 1  # the seed is watched: this redraws
 
-    explorer = PriorSampler({"button": button, "seed": seed_box}, summary=lambda: "prior sampler: " + describe())
     button.on_click(next_seed)
-    explorer.watch(update)
-    return explorer
+    return explorer.watch()
 
 
 # --- notebook 08 --------------------------------------------------------------------------------------------------
@@ -620,46 +721,42 @@ def mask_ratio_explorer(
         )
     seed = checks.nonnegative_int(seed, "seed", example=0)
     tokens = patchify(image[None], patch_size)  # (1, N, C*P*P)
-    slider = widgets.FloatSlider(
-        value=ratio,
-        min=0.0,
-        max=MAX_RATIO,
-        step=0.05,
-        description="mask ratio",
-        continuous_update=False,
-        layout=_wide(),
+    slider = _Typed(
+        widgets.FloatSlider(
+            value=ratio,
+            min=0.0,
+            max=MAX_RATIO,
+            step=0.05,
+            description="mask ratio",
+            continuous_update=False,
+            layout=_wide(),
+        )  # fmt: skip
     )
-    slider.style.description_width = "initial"
+    slider.slider.style.description_width = "initial"
     slider.add_class("t-slider")
-    seed_box = widgets.IntText(value=seed, description="seed", layout=widgets.Layout(width="9em"))
-    seed_box.add_class("t-seed")
+    seed_box = _seed_box(seed)
     d = embed_dim if embed_dim is not None else "D"
 
-    def describe() -> str:
-        ratio = slider.value
-        if seed_box.value < 0:
-            return f"INVALID: seed {seed_box.value} is negative; a seed is a whole number >= 0"
+    def problem() -> str | None:
         try:
-            keep = num_kept(n, ratio)
+            num_kept(n, slider.value)
         except (TypeError, ValueError) as error:
-            return f"INVALID: {error}"
+            return str(error)
+        return _seed_problem(seed_box)
+
+    def describe() -> str:
+        ratio, keep = slider.value, num_kept(n, slider.value)
+        seen = f"the whole sequence, (1, 1+{n}, {d})" if keep == n else f"(1, 1+{keep}, {d}) instead of (1, 1+{n}, {d})"
         return (
-            f"mask ratio {ratio:.2f}: keep round({n} x {1 - ratio:.2f}) = {keep} of {n} patches, hide {n - keep}; "
-            f"the encoder's input is (1, 1+{keep}, {d}) instead of (1, 1+{n}, {d})"
+            f"mask ratio {ratio:.2f}, seed {seed_box.value}: keep round({n} x {1 - ratio:.2f}) = {keep} of {n} "
+            f"patches, hide {n - keep}; the encoder's input is {seen}"
         )
 
-    def update() -> None:
-        text = describe()
-        if text.startswith("INVALID"):
-            explorer.readout.value = _invalid_html(text[9:])
-            return
-        explorer.readout.value = html.escape(text)
-        masked = random_masking(tokens, slider.value, seed=int(seed_box.value))
-        explorer.mask = masked.mask[0]
-        explorer.show(viz.plot_masking(image, patch_size, explorer.mask))
+    def draw() -> Figure:
+        explorer.mask = random_masking(tokens, slider.value, seed=int(seed_box.value)).mask[0]
+        return viz.plot_masking(image, patch_size, explorer.mask)
 
     explorer = MaskRatioExplorer(
-        {"slider": slider, "seed": seed_box}, summary=lambda: "mask-ratio explorer: " + describe()
+        {"slider": slider, "seed": seed_box}, name="mask-ratio explorer", describe=describe, draw=draw, problem=problem
     )
-    explorer.watch(update)
-    return explorer
+    return explorer.watch()

@@ -180,8 +180,8 @@ def _codes(obj) -> set:
         obj = obj.__func__
     if isinstance(obj, property):
         return set().union(*(_codes(f) for f in (obj.fget, obj.fset) if f is not None))
-    if isinstance(obj, types.FunctionType):
-        return {inspect.unwrap(obj).__code__, obj.__code__}
+    if isinstance(obj, types.FunctionType):  # the function's own code: a decorator's wrapper may be shared
+        return {inspect.unwrap(obj).__code__}
     return set()
 
 

@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .. import patches
+from .. import patches, routes
 from ..checks import whole
 from ..patches import patchify
 from . import Shortcut, by_hand_message, checker, correct, not_yet, run_by_hand, sentence
@@ -17,8 +17,8 @@ __all__ = ["check_patchify", "check_permute_fix", "check_token_index"]
 PATCHIFY_SHORTCUTS = (
     Shortcut(
         "vitlib's patchify",
-        targets=(patches.patchify, patches.patchify_reshape, patches.patchify_unfold, patches.patchify_f_unfold),
-        names=("patchify", "patchify_reshape", "patchify_unfold", "patchify_f_unfold"),
+        targets=(patches.patchify, routes.patchify_unfold, routes.patchify_f_unfold),
+        names=("patchify", "patchify_unfold", "patchify_f_unfold"),
     ),
     Shortcut(
         "unfold (F.unfold, nn.Unfold or Tensor.unfold)",

@@ -11,7 +11,7 @@ import torch
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from .. import checks
+from .. import analysis, checks
 from ..patches import grid_size
 from .core import add_colorbar, draw_patch_lines, new_figure, overlay_heatmap, to_numpy_image
 
@@ -158,11 +158,7 @@ def plot_cls_attention_heads(
     """[CLS]'s attention over each image, one column per head (and their mean): ``(B, C, H, W)`` images,
     ``(depth, B, heads, 1+N, 1+N)`` attention. Each map is upsampled bilinearly over the grey image, all on
     one colour scale (0 to ``vmax``, default the largest weight shown) with one colour bar."""
-    if not isinstance(attention, torch.Tensor) or attention.dim() != 5:
-        raise ValueError(
-            "attention must be (depth, B, heads, 1+N, 1+N) as model(x, return_attention=True) returns it; "
-            f"got {tuple(attention.shape) if isinstance(attention, torch.Tensor) else type(attention).__name__}."
-        )
+    attention = checks.attention_maps(attention)
     depth, b, heads = attention.shape[:3]
     if len(images) != b:
         raise ValueError(f"got {len(images)} images but attention for {b}; pass the images the attention came from.")
@@ -173,7 +169,7 @@ def plot_cls_attention_heads(
     if len(titles) != b:
         raise ValueError(f"got {len(titles)} titles for {b} images; pass one title per image.")
     gh, gw = grid_size(images.shape[-2:], patch_size)
-    rows = attention[layer, :, :, 0, 1:].detach().float().cpu()  # (B, heads, N)
+    rows = analysis.cls_rows(attention, layer=layer).cpu()  # (B, heads, N)
     maps = torch.cat([rows, rows.mean(1, keepdim=True)], dim=1).reshape(b, heads + 1, gh, gw)
     top = float(maps.max()) if vmax is None else checks.positive_float(vmax, "vmax", example=1.0)
     columns = ["image"] + [f"head {k}" for k in range(heads)] + ["mean of heads"]

@@ -8,7 +8,8 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from .. import checks
-from ..patches import explain_patch_size, grid_size, patchify
+from ..checks import explain_patch_size
+from ..patches import grid_size, patchify
 from .core import add_colorbar, draw_patch_lines, new_figure, tile_array, to_numpy_image
 
 __all__ = [

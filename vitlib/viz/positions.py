@@ -9,7 +9,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from .. import checks
-from ..embedding import position_similarity
+from ..analysis import position_similarity
 from .core import add_colorbar, new_figure, tile_array
 
 __all__ = ["plot_pos_embed_channels", "plot_pos_tables", "plot_position_similarity"]

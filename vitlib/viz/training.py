@@ -13,18 +13,18 @@ __all__ = ["plot_confusion_matrix", "plot_curves", "plot_loss_curve"]
 
 
 def plot_loss_curve(history, *, size: float = 3.0) -> Figure:
-    """A training :class:`~vitlib.train.History`: the loss per step ``(steps,)`` with its epoch means and
-    the learning rate; beside it the validation accuracy per epoch ``(epochs,)``, if there is one."""
+    """A training :class:`~vitlib.engine.History` of :func:`vitlib.train.fit`: the loss per step ``(steps,)``
+    with its epoch means and the learning rate; beside it the validation accuracy per epoch, if there is one."""
     loss = np.asarray(history.loss, dtype=float)
     if loss.size == 0:
         raise ValueError("the history holds no steps yet; train first (vitlib.train.fit).")
-    accuracy = list(getattr(history, "epoch_accuracy", []))
+    accuracy = list(history.logs.get("val_accuracy", []))  # fit logs it every epoch when given validation data
     fig = new_figure((2 if accuracy else 1) * (size + 0.9) + 0.3, size * 0.8 + 0.4)
     axes = fig.subplots(1, 2 if accuracy else 1, squeeze=False)[0]
     steps = np.arange(1, loss.size + 1)
     ax = axes[0]
     ax.plot(steps, loss, color="tab:blue", lw=0.6, alpha=0.4, label="per step")
-    spe = history.steps_per_epoch
+    spe = history.log_every  # fit logs once an epoch
     if spe and loss.size >= spe:
         x, means = epoch_means(loss, spe)
         ax.plot(x, means, color="tab:blue", lw=1.8, marker="o", ms=2.5, label="epoch mean")
