@@ -1,13 +1,12 @@
-"""Every notebook's setup cell on Colab and in a checkout, without a network; the one repository address.
+"""Every notebook's setup cell on Colab and where vitlib is installed, without a network; the one repository address.
 
-The decision (which pip command, in which situation) is run from each notebook's own setup cell,
-extracted from the stored file, with fakes: a temporary checkout, ``find_spec`` and ``subprocess.run``.
+Each notebook's own setup cell, as stored, is turned into Python by IPython's own input transformer (its
+``%pip`` line becomes ``get_ipython().run_line_magic("pip", ...)``) and run with a fake IPython and, for
+Colab, ``vitlib`` made unimportable until the fake ``%pip`` has run.
 """
 
 from __future__ import annotations
 
-import ast
-import importlib.util
 import json
 import re
 import shutil
@@ -16,6 +15,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from IPython.core.inputtransformer2 import TransformerManager
 
 from vitlib import colab
 
@@ -33,22 +33,30 @@ def _setup_source(path: Path) -> str:
 
 
 def _python(source: str) -> str:
-    """The cell without its IPython magics (``%matplotlib``, ``%config``, ``%xmode``)."""
-    return "\n".join(line for line in source.splitlines() if not line.startswith("%"))
+    """The cell without its IPython magics (``%matplotlib``, ``%config``, ``%xmode``, ``%pip``): for ruff."""
+    return "\n".join(line for line in source.splitlines() if not line.lstrip().startswith("%"))
 
 
-def _decision(source: str):
-    """``vitlib_install_command`` and ``REPOSITORY`` from a setup cell: its imports, constant and function only."""
-    tree = ast.parse(_python(source))
-    kept = [
-        node
-        for node in tree.body
-        if isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef))
-        or (isinstance(node, ast.Assign) and [t.id for t in node.targets if isinstance(t, ast.Name)] == ["REPOSITORY"])
-    ]
-    namespace: dict = {}
-    exec(compile(ast.Module(body=kept, type_ignores=[]), "<setup cell>", "exec"), namespace)
-    return namespace["vitlib_install_command"], namespace["REPOSITORY"]
+class FakeIPython:
+    """Records the line magics a cell runs; ``%pip`` makes ``vitlib`` importable again (the install)."""
+
+    def __init__(self, monkeypatch):
+        self.magics: list[tuple[str, str]] = []
+        self._monkeypatch = monkeypatch
+
+    def run_line_magic(self, name: str, line: str, *args) -> None:
+        self.magics.append((name, line))
+        if name == "pip":
+            self._monkeypatch.delitem(sys.modules, "vitlib", raising=False)  # installed: import it for real
+
+
+def _run_setup(source: str, monkeypatch, *, installed: bool) -> FakeIPython:
+    ipython = FakeIPython(monkeypatch)
+    if not installed:
+        monkeypatch.setitem(sys.modules, "vitlib", None)  # `import vitlib` raises ImportError, as on Colab
+    code = TransformerManager().transform_cell(source)
+    exec(compile(code, "<setup cell>", "exec"), {"get_ipython": lambda: ipython})
+    return ipython
 
 
 # The template itself and each notebook's stored setup cell.
@@ -59,94 +67,30 @@ sources = pytest.mark.parametrize(
 )
 
 
-@pytest.fixture
-def checkout(tmp_path):
-    """A checkout of the series: notebooks/ beside vitlib/__init__.py."""
-    (tmp_path / "vitlib").mkdir()
-    (tmp_path / "vitlib" / "__init__.py").write_text("")
-    (tmp_path / "notebooks").mkdir()
-    return tmp_path / "notebooks"
-
-
-# ---------------------------------------------------------------------------- the decision, per notebook
-
-
-def test_setup_cell_sets_up_the_series():
-    # CONTRIBUTING.md, "Setup cell": inline JPEG figures, short tracebacks, torch and vitlib, a seed.
-    lines = colab.SETUP_CELL.splitlines()
+@sources
+def test_the_cell_is_short_and_sets_up_the_series(source):
+    lines = [line for line in source.splitlines() if line.strip()]
+    assert len(lines) <= 10, f"the setup cell is {len(lines)} lines: a learner reads it first"
     assert lines[:3] == [
         "%matplotlib inline",
         '%config InlineBackend.figure_formats = ["jpeg"]  # keeps the stored notebook small',
         "%xmode Minimal",
     ]
-    assert lines[-5:] == ["import torch", "", "import vitlib", "", "_ = torch.manual_seed(0)"]
-    assert f'REPOSITORY = "{colab.REPOSITORY}"' in lines
-
-
-@each
-def test_setup_cell_is_the_one_of_vitlib_colab(path):
-    source = _setup_source(path)
-    assert source == update_setup_cells.setup_source(source), (
-        f"{path.name}: its setup cell differs from vitlib.colab.SETUP_CELL; run python tools/update_setup_cells.py"
-    )
+    assert re.search(r"_ = torch\.manual_seed\(\d+\)$", source)
 
 
 @sources
-def test_in_a_checkout_nothing_is_installed(source, checkout):
-    decide, _ = _decision(source)
-    assert decide(checkout, False) is None
-    assert decide(checkout, True) is None
+def test_where_vitlib_is_installed_nothing_is_installed(source, monkeypatch):
+    ipython = _run_setup(source, monkeypatch, installed=True)
+    assert [name for name, _ in ipython.magics] == ["matplotlib", "config", "xmode"]
 
 
 @sources
-def test_where_vitlib_is_installed_nothing_is_installed(source, tmp_path):
-    decide, _ = _decision(source)
-    assert decide(tmp_path / "content", True) is None
-
-
-@sources
-def test_on_colab_it_installs_from_the_one_repository(source, tmp_path):
-    decide, repository = _decision(source)
-    assert repository == colab.REPOSITORY
-    # Colab: /content, no vitlib/ beside it, vitlib not importable. A vitlib/ folder without
-    # __init__.py (someone's unrelated folder) is not a checkout.
-    (tmp_path / "vitlib").mkdir()
-    assert decide(tmp_path / "content", False) == [
-        sys.executable,
-        "-m",
-        "pip",
-        "install",
-        "--quiet",
-        f"git+https://github.com/{colab.REPOSITORY}",
-    ]
+def test_on_colab_it_installs_from_the_one_repository_then_imports(source, monkeypatch):
+    ipython = _run_setup(source, monkeypatch, installed=False)
+    assert ipython.magics[-1] == ("pip", f"install --quiet {colab.install_spec()}")
     assert colab.install_spec() == f"git+https://github.com/{colab.REPOSITORY}"
-
-
-def _run_setup(source: str, cwd: Path, monkeypatch, *, importable: bool) -> list:
-    """Run the whole setup cell (magics aside) in ``cwd`` with ``find_spec`` and ``subprocess.run`` faked."""
-    calls = []
-    real_find_spec = importlib.util.find_spec
-    monkeypatch.chdir(cwd)
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: real_find_spec(name) if importable else None)
-    monkeypatch.setattr(subprocess, "run", lambda command, check: calls.append((command, check)))
-    exec(compile(_python(source), "<setup cell>", "exec"), {})
-    return calls
-
-
-@each
-def test_the_cell_says_so_and_runs_pip_outside_a_checkout(path, tmp_path, monkeypatch, capsys):
-    calls = _run_setup(_setup_source(path), tmp_path, monkeypatch, importable=False)
-    assert calls == [
-        ([sys.executable, "-m", "pip", "install", "--quiet", f"git+https://github.com/{colab.REPOSITORY}"], True)
-    ]
-    assert f"installing it from github.com/{colab.REPOSITORY}" in capsys.readouterr().out
-
-
-@each
-def test_the_cell_is_silent_in_this_checkout(path, monkeypatch, capsys):
-    calls = _run_setup(_setup_source(path), ROOT / "notebooks", monkeypatch, importable=False)
-    assert calls == []
-    assert capsys.readouterr().out == ""
+    assert sys.modules["vitlib"] is not None  # the second import found the installed library
 
 
 # ---------------------------------------------------------------------------- the script that writes the cells

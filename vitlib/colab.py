@@ -3,14 +3,11 @@
 ``REPOSITORY`` is the one place that names the project's GitHub repository. From it come the
 README's Binder badge and "Open in Colab" links (``binder_url``, ``colab_url``), the static book's
 links to the source (``source_url``) and, written into every notebook by
-``tools/update_setup_cells.py``, the setup cell (``SETUP_CELL``). The setup cell cannot import this
-module (on Colab ``vitlib`` is not installed before the cell has run), so it carries its decision as
-a few lines of plain Python, ``vitlib_install_command``, which ``tests/test_colab.py`` runs from each
-notebook's own setup cell with fakes (no network):
-
-- in a checkout of the series (``../vitlib`` next to the notebook): nothing to install;
-- ``vitlib`` importable (installed with ``pip install -e .``, Binder): nothing to install;
-- neither (Colab, a notebook downloaded on its own): ``pip install git+https://github.com/REPOSITORY``.
+``tools/update_setup_cells.py``, the setup cell (``SETUP_CELL``): a few lines a learner can read at a
+glance. Where ``vitlib`` is installed (the README's set-up command, Binder, a school's hub) it imports
+it; where it is not (Colab, a notebook downloaded on its own) it says so and installs it with
+``%pip install git+https://github.com/REPOSITORY`` first. ``tests/test_colab.py`` runs each
+notebook's own setup cell both ways, with fakes (no network).
 """
 
 from __future__ import annotations
@@ -61,33 +58,17 @@ def source_url(path: str, repository: str = REPOSITORY) -> str:
     return f"https://github.com/{repository}/blob/{BRANCH}/{path.lstrip('/')}"
 
 
-# The first code cell of every notebook. Plain Python after the magics: it must run before vitlib exists.
+# The first code cell of every notebook: short, since every learner reads it first.
 # %xmode Minimal: a cell that fails on purpose shows its error message, not the library's file paths.
 SETUP_CELL = f'''%matplotlib inline
 %config InlineBackend.figure_formats = ["jpeg"]  # keeps the stored notebook small
 %xmode Minimal
-import importlib.util
-import subprocess
-import sys
-from pathlib import Path
-
-REPOSITORY = "{REPOSITORY}"
-
-
-def vitlib_install_command(here: Path, importable: bool) -> list[str] | None:
-    """None in a checkout of the series or where vitlib is installed; else (Colab) pip's command to install it."""
-    if importable or (here.parent / "vitlib" / "__init__.py").is_file():
-        return None
-    return [sys.executable, "-m", "pip", "install", "--quiet", f"git+https://github.com/{{REPOSITORY}}"]
-
-
-command = vitlib_install_command(Path.cwd(), importlib.util.find_spec("vitlib") is not None)
-if command:
-    print(f"vitlib is not installed here: installing it from github.com/{{REPOSITORY}} (about a minute)")
-    subprocess.run(command, check=True)
+try:
+    import vitlib
+except ImportError:  # Colab, or this notebook on its own: install the series' library first (about a minute)
+    %pip install --quiet {install_spec()}
+    import vitlib
 import torch
-
-import vitlib
 
 _ = torch.manual_seed(0)'''
 """The setup cell, exactly as ``tools/update_setup_cells.py`` writes it into each notebook."""
