@@ -211,6 +211,7 @@ def main() -> None:
     parser.add_argument("--students", type=int, nargs="+", default=[1, 2, 3, 4], help="class sizes to run")
     parser.add_argument("--notebooks", nargs="+", default=HEAVIEST, help="notebook files, run one after another")
     args = parser.parse_args()
+    sys.stdout.reconfigure(line_buffering=True)  # each row as soon as it is measured, also into a file
     proxy = find_proxy()
     if proxy is None:
         sys.exit(f"configurable-http-proxy not found: install it as .ci/run does: {proxy_install_command()}")
@@ -233,13 +234,14 @@ def main() -> None:
         idle = MemorySampler(hub, names)
         idle_mb = max(idle.rss_mb(name) for name in names)
         print(f"{len(names)} students' servers up; an idle server: {idle_mb:.0f} MB\n")
-        print(f"{'students':>8}  {'notebook':<32} {'wall s':>7} {'vs alone':>8} {'budget':>6} {'kernel CPU s':>12} "
+        relative = f"vs N={sizes[0]}"
+        print(f"{'students':>8}  {'notebook':<32} {'wall s':>7} {relative:>8} {'budget':>6} {'kernel CPU s':>12} "
               f"{'kernel peak MB':>14} {'student peak MB':>15}")  # fmt: skip
         for notebook in args.notebooks:
             for size in sizes:
                 rows = run_together(hub, names[:size], notebook)
                 results[(size, notebook)] = rows
-                alone = max(r["seconds"] for r in results[(sizes[0], notebook)]) if sizes[0] == 1 else float("nan")
+                alone = max(r["seconds"] for r in results[(sizes[0], notebook)])  # the smallest class: 1 by default
                 wall = max(r["seconds"] for r in rows)
                 cpu = sum(r["kernel_cpu_s"] for r in rows) / size
                 print(f"{size:>8}  {notebook:<32} {wall:7.1f} {wall / alone:7.2f}x {budget_s(notebook):6.0f} "

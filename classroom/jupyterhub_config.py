@@ -15,7 +15,7 @@ The README ("On your school's JupyterHub") says what to install first and which 
 What it sets, and why (the figures are printed by ``python benchmarks/bench_classroom.py``):
 
 - the memory and CPU each student may use, ``MEMORY_LIMIT`` and ``CPU_LIMIT``. A student's server and
-  one notebook's kernel peak at well under 1 GB (notebook 05, the largest, about 0.9 GB together);
+  one notebook's kernel peak at 889 MB together (notebook 05, the largest; the server alone 136 MB);
   the limit leaves room for a second open notebook. The spawner enforces them: TLJH's
   SystemdSpawner does, through systemd (``MemoryMax``, ``CPUQuota``); a plain ``LocalProcessSpawner``
   only passes them on as ``MEM_LIMIT`` and ``CPU_LIMIT``;
@@ -32,7 +32,7 @@ What it sets, and why (the figures are printed by ``python benchmarks/bench_clas
 c = get_config()  # noqa: F821  (JupyterHub's configuration object)
 
 MEMORY_LIMIT = "2G"
-"""Per student: a server (~0.15 GB) and two notebooks' kernels (each at most ~0.75 GB) fit."""
+"""Per student: the server and two notebooks' kernels (each at most 748 MB) fit; a third heavy one may not."""
 CPU_LIMIT = 1.0
 """Per student: one core, at most (the notebooks run on one thread)."""
 KERNEL_IDLE_TIMEOUT_S = 30 * 60

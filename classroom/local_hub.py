@@ -150,14 +150,15 @@ class LocalHub:
         this hub still running. Returns what was still running after the hub's own shutdown (killed since)."""
         import psutil
 
-        if self.process is not None and self.process.poll() is None:
+        was_running = self.process is not None and self.process.poll() is None
+        if was_running:
             self.process.send_signal(signal.SIGTERM)  # the hub's own clean-up: servers, kernels, the proxy
             try:
                 self.process.wait(timeout=timeout)
             except subprocess.TimeoutExpired:
                 self.process.kill()
                 self.process.wait(timeout=10)
-        deadline = time.monotonic() + 10  # a server's last kernels may take a moment to exit
+        deadline = time.monotonic() + (10 if was_running else 0)  # a server's last kernels may take a moment
         left = self.processes()
         while left and time.monotonic() < deadline:
             time.sleep(0.5)

@@ -3,7 +3,8 @@
 ``chromium``: Debian's Chromium (``/usr/bin/chromium``, or ``$CHROMIUM``) through Playwright, never a
 Playwright browser download; missing, it skips the test, except under CI (``CI=true``), where it fails.
 ``lab``: a ``jupyter lab`` server in a temporary root, with its own settings (``write_lab_settings``, which the
-hub test gives its students' JupyterLab too), stopped by process group and PID whatever happens. The fixtures ``chromium`` and ``lab`` that start them live in tests/conftest.py.
+hub test gives its students' JupyterLab too), stopped by process group and PID whatever happens. The fixtures
+``chromium`` and ``lab`` that start them live in tests/conftest.py.
 """
 
 from __future__ import annotations
