@@ -44,8 +44,10 @@ sys.path.insert(0, str(ROOT / "tools"))
 from execute_notebooks import PROBE  # noqa: E402  (the one probe of a kernel's peak RSS and CPU time)
 from local_hub import LocalHub, find_proxy, proxy_install_command  # noqa: E402  (the one local hub, shared with tests/test_classroom.py)
 
+from vitlib.colab import REPOSITORY  # noqa: E402
+
 HEAVIEST = ["05_attention_and_encoder.ipynb", "06_training_a_vit.ipynb", "09_vit_vs_cnn.ipynb"]
-FOLDER = "vit-patch-by-patch"
+FOLDER = REPOSITORY.split("/")[-1]  # where the link puts the series in a student's home folder
 
 
 def budget_s(notebook: str) -> float:
@@ -211,6 +213,7 @@ def main() -> None:
     parser.add_argument("--students", type=int, nargs="+", default=[1, 2, 3, 4], help="class sizes to run")
     parser.add_argument("--notebooks", nargs="+", default=HEAVIEST, help="notebook files, run one after another")
     args = parser.parse_args()
+    args.notebooks = [Path(notebook).name for notebook in args.notebooks]  # "notebooks/06_x.ipynb" or "06_x.ipynb"
     sys.stdout.reconfigure(line_buffering=True)  # each row as soon as it is measured, also into a file
     proxy = find_proxy()
     if proxy is None:

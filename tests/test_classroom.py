@@ -263,7 +263,7 @@ SOURCES = f"""async (path) => {{
 }}"""
 
 
-class Class:
+class Classroom:
     """The hub, the served repository, and each student's browser page."""
 
     def __init__(self, tmp: Path, proxy: str):
@@ -327,7 +327,7 @@ def _step(name: str, started: float) -> None:
     print(f"[classroom] {name}: done at {time.perf_counter() - started:.1f} s")
 
 
-def _check_clone(room: Class, student: str) -> None:
+def _check_clone(room: Classroom, student: str) -> None:
     clone = room.clone(student)
     assert (clone / ".git").is_dir(), f"{student}: the link did not clone the series into {clone}"
     assert _git("rev-parse", "HEAD", cwd=clone) == room.first_commit, f"{student}: the clone is not the served HEAD"
@@ -335,7 +335,7 @@ def _check_clone(room: Class, student: str) -> None:
     assert _git("remote", "get-url", "origin", cwd=clone) == room.git_url
 
 
-def _check_settings_reach_the_kernel(room: Class, student: str, settings: dict) -> None:
+def _check_settings_reach_the_kernel(room: Classroom, student: str, settings: dict) -> None:
     """The class's limits and one torch thread, seen from a student's kernel (the user environment's python)."""
     code = (
         "import os, torch, vitlib\n"
@@ -349,7 +349,7 @@ def _check_settings_reach_the_kernel(room: Class, student: str, settings: dict) 
     assert Path(out[3]) == room.clone(student) / "notebooks", f"{student}'s kernel runs in {out[3]}"
 
 
-def _run_notebook_01(room: Class, student: str) -> None:
+def _run_notebook_01(room: Classroom, student: str) -> None:
     """Start notebook 01 (Run All) in ``student``'s JupyterLab; its kernel works while the next steps run."""
     case, page = WIDGET_CASE, room.pages[student]
     path = f"{FOLDER}/notebooks/{case.notebook}"
@@ -357,7 +357,7 @@ def _run_notebook_01(room: Class, student: str) -> None:
     assert "error" not in opened, f"{student}: {case.notebook}: {opened['error']}"
 
 
-def _check_patch_explorer(room: Class, student: str) -> None:
+def _check_patch_explorer(room: Classroom, student: str) -> None:
     case, page = WIDGET_CASE, room.pages[student]
     path = f"{FOLDER}/notebooks/{case.notebook}"
     try:
@@ -385,7 +385,7 @@ def _check_patch_explorer(room: Class, student: str) -> None:
     assert picture.evaluate(PICTURE)["sha256"] != picture_before["sha256"], "the picture's src changed but not its data"
 
 
-def _check_merge(room: Class, student: str) -> None:
+def _check_merge(room: Classroom, student: str) -> None:
     """``student`` edits notebook 00 and saves; the instructor commits; the link again: both are there."""
     page, clone = room.pages[student], room.clone(student)
     notebook = clone / IN_REPOSITORY
@@ -405,7 +405,7 @@ def _check_merge(room: Class, student: str) -> None:
     assert any(mine in source for source in sources), f"{student} no longer sees the edit on screen"
 
 
-def _check_isolation(room: Class, student: str, other: str) -> None:
+def _check_isolation(room: Classroom, student: str, other: str) -> None:
     """``student`` cannot reach ``other``'s server through the hub; their own server answers them."""
     hub, page = room.hub, room.pages[student]
     with_cookies = page.request.get(f"{hub.url}/user/{other}/api/contents/{FOLDER}/notebooks", timeout=60_000)
@@ -427,7 +427,7 @@ def _check_isolation(room: Class, student: str, other: str) -> None:
     assert hub.server_running(other), f"{other}'s server stopped after {student}'s requests"
 
 
-def _start_idle_student(room: Class) -> str:
+def _start_idle_student(room: Classroom) -> str:
     """dora's server (with the class's idle-culling flags, shortened) and one kernel, then nothing: the
     idle-culling must take both."""
     hub = room.hub
@@ -440,7 +440,7 @@ def _start_idle_student(room: Class) -> str:
     return kernel["id"]
 
 
-def _server_args(room: Class) -> dict[str, list[str]]:
+def _server_args(room: Classroom) -> dict[str, list[str]]:
     """Each running student's server's command line, read from the process itself."""
     found = {}
     for process in room.hub.processes():
@@ -453,7 +453,7 @@ def _server_args(room: Class) -> dict[str, list[str]]:
     return found
 
 
-def _check_idle_culling(room: Class, kernel_id: str, settings: dict, args: dict) -> None:
+def _check_idle_culling(room: Classroom, kernel_id: str, settings: dict, args: dict) -> None:
     flags = {
         "cull_idle_timeout": settings["KERNEL_IDLE_TIMEOUT_S"],
         "cull_interval": settings["KERNEL_CULL_INTERVAL_S"],
@@ -477,7 +477,7 @@ def _check_idle_culling(room: Class, kernel_id: str, settings: dict, args: dict)
     )
 
 
-def _check_listening(room: Class) -> None:
+def _check_listening(room: Classroom) -> None:
     """Every socket bound by the hub's processes is on 127.0.0.1, and nothing connects elsewhere."""
     bound, outside = set(), []
     for process in room.hub.processes():
@@ -507,7 +507,7 @@ def test_a_class_on_one_hub(chromium):
     tmp = Path(tempfile.mkdtemp(prefix="vit-classroom-"))
     room, leftovers, still, started = None, [], [], time.perf_counter()
     try:
-        room = Class(tmp, proxy)
+        room = Classroom(tmp, proxy)
         room.hub.start()
         room.link = link.nbgitpuller_url(room.hub.url, git_url=room.git_url, branch="main")
         _step(f"hub up at {room.hub.url}", started)
