@@ -2,8 +2,9 @@
 
 ``chromium``: Debian's Chromium (``/usr/bin/chromium``, or ``$CHROMIUM``) through Playwright, never a
 Playwright browser download; missing, it skips the test, except under CI (``CI=true``), where it fails.
-``lab``: a ``jupyter lab`` server in a temporary root, with its own settings, stopped by process group and
-PID whatever happens. The fixtures ``chromium`` and ``lab`` that start them live in tests/conftest.py.
+``lab``: a ``jupyter lab`` server in a temporary root, with its own settings (``write_lab_settings``, which the
+hub test gives its students' JupyterLab too), stopped by process group and PID whatever happens. The fixtures
+``chromium`` and ``lab`` that start them live in tests/conftest.py.
 """
 
 from __future__ import annotations
@@ -51,7 +52,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def _write_settings(settings: Path) -> None:
+def write_lab_settings(settings: Path) -> None:
     """User settings of the test's JupyterLab: all cells in the DOM, no news toast, no kernel picker."""
     values = {
         "@jupyterlab/notebook-extension/tracker": {"windowingMode": "none", "autoStartDefaultKernel": True},
@@ -76,7 +77,7 @@ class LabServer:
     def start(self, timeout: float = 90.0) -> None:
         for name in ("root", "config", "data", "runtime", "settings", "workspaces", "mpl"):
             (self.tmp / name).mkdir(parents=True, exist_ok=True)
-        _write_settings(self.tmp / "settings")
+        write_lab_settings(self.tmp / "settings")
         env = {
             **os.environ,
             "JUPYTER_CONFIG_DIR": str(self.tmp / "config"),
