@@ -146,7 +146,8 @@ def _symptom_checker(bug: str):
             return not_yet(f"give one letter, 'a', 'b', 'c' or 'd' (the symptoms listed above); got {answer!r}.")
         if letter == expected:
             return correct(right)
-        return not_yet(f"you predicted ({letter}) {SYMPTOMS[letter]}. {hints[letter]}")
+        hint = hints[letter]
+        return not_yet(f"you predicted ({letter}) {SYMPTOMS[letter]}. {hint[0].upper()}{hint[1:]}")
 
     check.__name__ = check.__qualname__ = f"check_{bug}_symptom"
     check.__doc__ = f"Predict, then run: the symptom of the planted bug '{bug}', one letter of SYMPTOMS."
