@@ -6,6 +6,7 @@ import numpy as np
 import torch
 from matplotlib.colors import SymLogNorm
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from .core import add_colorbar, epoch_means, new_figure
 
@@ -186,6 +187,7 @@ def plot_runs(
             level = -np.log(chance) if kind == "loss" else 100 * chance
             ax.axhline(level, color="gray", ls="--", lw=1, label="chance")
         ax.set_xlabel("epoch", fontsize=8)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.set_ylabel(labels[kind], fontsize=8)
         ax.tick_params(labelsize=7)
         ax.grid(alpha=0.3)
