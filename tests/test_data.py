@@ -89,3 +89,30 @@ def test_digits_test_fraction():
 def test_digits_bad_test_fraction(fraction):
     with pytest.raises(ValueError, match=str(fraction)):
         load_digits(test_fraction=fraction)
+
+
+def test_digit_splits_keep_the_test_part_and_split_the_training_part_again():
+    from vitlib.data import load_digit_splits
+
+    splits, digits = load_digit_splits(seed=3), load_digits(seed=3)
+    assert torch.equal(splits.x_test, digits.x_test) and torch.equal(splits.y_test, digits.y_test)
+    assert (len(splits.y_train), len(splits.y_val), len(splits.y_test)) == (1149, 288, 360)
+    # train + validation are exactly load_digits' training images, none twice
+    rows = lambda x: sorted(map(tuple, x.flatten(1).tolist()))  # noqa: E731
+    assert rows(torch.cat([splits.x_train, splits.x_val])) == rows(digits.x_train)
+    assert torch.equal(torch.bincount(torch.cat([splits.y_train, splits.y_val])), torch.bincount(digits.y_train))
+    share = torch.bincount(splits.y_val, minlength=10) / torch.bincount(digits.y_train, minlength=10)
+    assert (share - 0.2).abs().max() < 0.02  # stratified: each class gives a fifth
+    again, other = load_digit_splits(seed=3), load_digit_splits(seed=4)
+    assert torch.equal(again.x_val, splits.x_val) and not torch.equal(other.x_val, splits.x_val)
+    assert len(load_digit_splits(val_fraction=0.1, test_fraction=0.3).y_test) == 540
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"), [({"val_fraction": 0.0}, "val_fraction"), ({"val_fraction": 1}, "val_fraction")]
+)
+def test_digit_splits_refuse_a_bad_fraction(kwargs, match):
+    from vitlib.data import load_digit_splits
+
+    with pytest.raises(ValueError, match=match):
+        load_digit_splits(**kwargs)

@@ -32,6 +32,8 @@ SERIES = [
     "08_beyond_classification",
     "09_vit_vs_cnn",
 ]
+# The labs: taken after notebook 06 in class, or on their own; numbered after the path, which need not reach them.
+LABS = ["11_why_the_block", "12_when_a_vit_does_not_learn"]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
 # A cell that continues the slide carries no slide_type (nbconvert and RISE read that as "-"); jupyterlab-slideshow
 # 0.3.4 hides a cell whose slide_type is the string "-" (CONTRIBUTING, "Slides").
@@ -91,10 +93,13 @@ each = pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem[:2] for p in NOTEB
 
 
 def test_notebook_names_are_the_series():
-    unknown = [p.stem for p in NOTEBOOKS if p.stem not in SERIES]
-    assert not unknown, f"notebooks outside the series {SERIES}: {unknown}"
-    stems = [p.stem for p in NOTEBOOKS]
+    unknown = [p.stem for p in NOTEBOOKS if p.stem not in SERIES + LABS]
+    assert not unknown, f"notebooks outside the series {SERIES} and the labs {LABS}: {unknown}"
+    stems = [p.stem for p in NOTEBOOKS if p.stem in SERIES]
     assert stems == SERIES[: len(stems)] and len(stems) >= 2, f"the series starts 00, 01, ... without gaps: {stems}"
+    labs = [p.stem for p in NOTEBOOKS if p.stem in LABS]
+    assert labs == LABS, f"both labs are there, in order: {labs}"
+    assert min(lab[:2] for lab in LABS) > max(s[:2] for s in SERIES), "the labs are numbered after the path"
 
 
 @each
@@ -167,12 +172,13 @@ def test_summary_and_the_way_on(path):
     assert summary, "a '## Summary' section"
     text = "\n".join(c["text"] for c in summary if c["cell_type"] == "markdown")
     assert re.search(r"^\|.+\|\s*$\n^\|[-:| ]+\|\s*$", text, re.M), "the summary has a table"
-    index = SERIES.index(path.stem) if path.stem in SERIES else None
-    if index is not None and index + 1 < len(SERIES):
-        following = SERIES[index + 1][:2]
+    order = LABS if path.stem in LABS else SERIES
+    index = order.index(path.stem) if path.stem in order else None
+    if index is not None and index + 1 < len(order):
+        following = order[index + 1][:2]
         paragraphs = [p for p in re.split(r"\n\s*\n", text) if re.search(r"\bnext\b", p, re.I)]
         pointer = any(re.search(rf"\b{following}\b", p) for p in paragraphs)
-        assert pointer, f"the summary points to the next notebook, {SERIES[index + 1]} ('Next: **{following} · ...**')"
+        assert pointer, f"the summary points to the next notebook, {order[index + 1]} ('Next: **{following} · ...**')"
 
 
 @each

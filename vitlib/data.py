@@ -19,7 +19,17 @@ from . import checks
 from .checks import fraction, int_pair, nonnegative_float, nonnegative_int, positive_int
 from .patches import grid_size, patchify
 
-__all__ = ["PHOTOS", "Digits", "Shapes", "load_digits", "load_photo", "make_shapes", "stratified_subset"]
+__all__ = [
+    "PHOTOS",
+    "DigitSplits",
+    "Digits",
+    "Shapes",
+    "load_digit_splits",
+    "load_digits",
+    "load_photo",
+    "make_shapes",
+    "stratified_subset",
+]
 
 PHOTOS = ("china", "flower")
 
@@ -187,3 +197,46 @@ def stratified_subset(
     chosen = torch.cat(keep)
     chosen = chosen[torch.randperm(len(chosen), generator=generator)]
     return images[chosen], labels[chosen]
+
+
+# ---------------------------------------------------------------------------- train / validation / test
+
+
+@dataclass(frozen=True)
+class DigitSplits:
+    """The digits in three seeded, stratified parts: train on ``x_train``, choose the epoch and the settings on
+    ``x_val``, and read ``x_test`` once, at the end.
+
+    ``x_*`` are ``(N, 1, 8, 8)`` floats in [0, 1]; ``y_*`` are ``(N,)`` int64 labels.
+    """
+
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    x_val: torch.Tensor
+    y_val: torch.Tensor
+    x_test: torch.Tensor
+    y_test: torch.Tensor
+
+
+def load_digit_splits(*, val_fraction: float = 0.2, test_fraction: float = 0.2, seed: int = 0) -> DigitSplits:
+    """Train, validation and test parts of the digits: ``load_digits(test_fraction=..., seed=seed)`` with its
+    training part split once more.
+
+    The test part is exactly :func:`load_digits`'s (the same images in the same order, so its figures stay
+    comparable); ``val_fraction`` of its training part (stratified, drawn with ``seed``) becomes the validation
+    part, and the rest stays for training. With the defaults: 1,149 / 288 / 360 images.
+    """
+    from sklearn.model_selection import train_test_split
+
+    val_fraction = fraction(val_fraction, "val_fraction", low_open=True, high_open=True, example=0.2)
+    digits = load_digits(test_fraction=test_fraction, seed=seed)
+    idx = np.arange(len(digits.y_train))
+    train, val = train_test_split(idx, test_size=val_fraction, random_state=seed, stratify=digits.y_train.numpy())
+    return DigitSplits(
+        digits.x_train[train],
+        digits.y_train[train],
+        digits.x_train[val],
+        digits.y_train[val],
+        digits.x_test,
+        digits.y_test,
+    )

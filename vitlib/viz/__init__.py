@@ -5,7 +5,7 @@
 - :mod:`~vitlib.viz.diagrams` (the pipeline for 00 and 06, attention step by step for 05),
   :mod:`~vitlib.viz.patches` (00-01), :mod:`~vitlib.viz.projection` (02), :mod:`~vitlib.viz.positions` (04),
   :mod:`~vitlib.viz.attention` (05-06), :mod:`~vitlib.viz.analysis` (06, 08: rollout, attention distance),
-  :mod:`~vitlib.viz.training` (06), :mod:`~vitlib.viz.vae` (07),
+  :mod:`~vitlib.viz.training` (06, 11, 12), :mod:`~vitlib.viz.vae` (07),
   :mod:`~vitlib.viz.masking` (08).
 
 Every ``plot_*`` function returns a ``matplotlib.figure.Figure`` and draws nothing on screen itself, so
@@ -58,7 +58,7 @@ from .patches import (
 )
 from .positions import plot_pos_embed_channels, plot_pos_tables, plot_position_similarity
 from .projection import as_filters, plot_filter, plot_filters
-from .training import plot_confusion_matrix, plot_curves, plot_loss_curve
+from .training import plot_confusion_matrix, plot_curves, plot_loss_curve, plot_runs
 from .vae import plot_image_grid, plot_image_rows, plot_interpolation, plot_reconstructions, plot_vae_losses
 
 __all__ = [
@@ -106,6 +106,7 @@ __all__ = [
     "plot_pos_tables",
     "plot_position_similarity",
     "plot_reconstructions",
+    "plot_runs",
     "plot_token_matrix",
     "plot_vae_losses",
     "tile_array",

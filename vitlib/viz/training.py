@@ -1,4 +1,4 @@
-"""Pictures of notebook 06: the training curve and the confusion matrix."""
+"""Pictures of training (notebooks 06, 11, 12): the training curve, the confusion matrix, several runs compared."""
 
 from __future__ import annotations
 
@@ -6,10 +6,11 @@ import numpy as np
 import torch
 from matplotlib.colors import SymLogNorm
 from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from .core import add_colorbar, epoch_means, new_figure
 
-__all__ = ["plot_confusion_matrix", "plot_curves", "plot_loss_curve"]
+__all__ = ["plot_confusion_matrix", "plot_curves", "plot_loss_curve", "plot_runs"]
 
 
 def plot_loss_curve(history, *, size: float = 3.0) -> Figure:
@@ -137,4 +138,62 @@ def plot_curves(
         ax.set_title(title, fontsize=9)
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
+    return fig
+
+
+def plot_runs(
+    runs: dict,
+    *,
+    loss: bool = True,
+    accuracy: bool = True,
+    chance: float | None = None,
+    title: str | None = None,
+    accuracy_label: str = "validation accuracy (%)",
+    size: float = 3.0,
+) -> Figure:
+    """Several training runs side by side (notebooks 11 and 12): ``{label: History}``, one colour per run.
+
+    Left, each run's training loss per epoch (the mean of its steps, :func:`~vitlib.viz.core.epoch_means`);
+    right, its accuracy per epoch on the data it was given for validation (``epoch_accuracy``). ``chance``
+    (e.g. 0.1 for ten classes) draws the accuracy of guessing and the loss of predicting every class alike,
+    ``-ln(chance)``, as dashed grey lines. A run without validation data has no accuracy curve;
+    ``accuracy_label`` names the accuracy's axis (the data ``fit`` was given as ``val_images``).
+    """
+    if not runs:
+        raise ValueError("runs must hold at least one {label: History} entry.")
+    if not (loss or accuracy):
+        raise ValueError("draw the loss, the accuracy or both: loss=True or accuracy=True.")
+    for name, history in runs.items():
+        if not getattr(history, "loss", None) or not getattr(history, "steps_per_epoch", 0):
+            raise ValueError(f"run {name!r} holds no training steps; pass the History that vitlib.train.fit returned.")
+    if accuracy and not any(getattr(h, "epoch_accuracy", None) for h in runs.values()):
+        raise ValueError("no run has a validation accuracy; train with fit(..., val_images=..., val_labels=...).")
+    panels = [kind for kind, wanted in (("loss", loss), ("accuracy", accuracy)) if wanted]
+    fig = new_figure(len(panels) * (size + 0.7) + 0.3, size * 0.8 + 0.5)
+    axes = dict(zip(panels, fig.subplots(1, len(panels), squeeze=False)[0], strict=True))
+    for index, (name, history) in enumerate(runs.items()):
+        color = f"C{index % 10}"
+        if loss:
+            ends, means = epoch_means(history.loss, history.steps_per_epoch)
+            axes["loss"].plot(ends / history.steps_per_epoch, means, "o-", ms=2.5, color=color, label=str(name))
+        if accuracy and history.epoch_accuracy:
+            epochs = np.arange(1, len(history.epoch_accuracy) + 1)
+            axes["accuracy"].plot(
+                epochs, 100 * np.asarray(history.epoch_accuracy), "o-", ms=2.5, color=color, label=str(name)
+            )
+    labels = {"loss": "training loss (epoch mean)", "accuracy": accuracy_label}
+    for kind, ax in axes.items():
+        if chance is not None:
+            level = -np.log(chance) if kind == "loss" else 100 * chance
+            ax.axhline(level, color="gray", ls="--", lw=1, label="chance")
+        ax.set_xlabel("epoch", fontsize=8)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_ylabel(labels[kind], fontsize=8)
+        ax.tick_params(labelsize=7)
+        ax.grid(alpha=0.3)
+    if accuracy:
+        axes["accuracy"].set_ylim(0, 101)
+    next(iter(axes.values())).legend(fontsize=7)
+    if title:
+        fig.suptitle(title, fontsize=9)
     return fig
