@@ -24,8 +24,8 @@ from dataclasses import replace
 import torch
 
 from vitlib import PRESETS
-from vitlib.analysis import load_reference_model
 from vitlib.data import load_digit_splits, stratified_subset
+from vitlib.hub import load_reference_model
 from vitlib.train import evaluate, fit, predict
 from vitlib.variants import (
     DEEP_CONFIG,
@@ -38,7 +38,7 @@ from vitlib.variants import (
 )
 
 NB11_RECIPE = replace(LAB_RECIPE, epochs=4, lr=3e-3, grad_clip=None)
-WARMUP_EPOCHS = 2.0  # 36 of the 72 steps
+WARMUP_STEPS = 36  # two epochs of the 72 steps
 ABLATIONS = {
     "pre-norm (the ViT's block)": {},
     "no LayerNorm": {"norm": "none"},
@@ -69,10 +69,10 @@ def nb11(seed: int) -> dict[str, float]:
     probe = data.x_train[:256], data.y_train[:256]
     out: dict[str, float] = {}
     for norm in ("post", "pre"):
-        for warm in (0.0, WARMUP_EPOCHS):
+        for warm in (0, WARMUP_STEPS):
             model = deep_model(seed, norm=norm)
-            fit(model, data.x_train, data.y_train, config=NB11_RECIPE, warmup_epochs=warm, seed=seed, progress=False)
-            run = f"{norm}-norm, warm-up {warm:g} epochs"
+            fit(model, data.x_train, data.y_train, config=NB11_RECIPE, warmup_steps=warm, seed=seed, progress=False)
+            run = f"{norm}-norm, warm-up {warm} steps"
             out[run] = accuracy(model, data)
             profile = depth_profile(model, data.x_val, data.y_val)
             out[f"  {run}: gradient at the embedding / at the last block"] = (profile.grad[0] / profile.grad[-1]).item()
@@ -89,7 +89,7 @@ def nb11(seed: int) -> dict[str, float]:
             data.x_train,
             data.y_train,
             config=NB11_RECIPE,
-            warmup_epochs=WARMUP_EPOCHS,
+            warmup_steps=WARMUP_STEPS,
             seed=seed,
             progress=False,
         )
@@ -170,10 +170,10 @@ def nb12(seed: int) -> dict[str, float]:
     # one shipped model, trained on split 0's training part (the validation part of split 0 included)
     out["shipped model, [CLS] index 0"] = accuracy(reference, data)
     out["shipped model, index 1"] = accuracy(wrong, data)
-    for warm in (0.0, LAB_RECIPE.warmup_epochs):
+    for warm in (0, None):  # none, or the recipe's one epoch
         model = lab_model(seed)
-        train(model, lr=1e-2, warmup_epochs=warm)
-        out[f"lr 1e-2, warm-up {warm:g} epochs"] = accuracy(model, data)
+        train(model, lr=1e-2, warmup_steps=warm)
+        out[f"lr 1e-2, warm-up {'one epoch' if warm is None else warm}"] = accuracy(model, data)
     model = lab_model(seed, drop_rate=0.5, ignore_eval=True)
     train(model)
     for i in range(3):
@@ -184,7 +184,7 @@ def nb12(seed: int) -> dict[str, float]:
     model = lab_model(seed)
     history = train(model, labels=data.y_train[order])
     out["labels shuffled"] = accuracy(model, data)
-    out["  labels shuffled: last epoch's training loss"] = history.epoch_loss[-1]
+    out["  labels shuffled: last epoch's training loss"] = history.train_loss[-1]
     model = lab_model(seed)
     train(model, images=data.x_train * 16, val_images=data.x_val * 16)
     out["not normalised (x 16), training and evaluation"] = accuracy(model, data, data.x_val * 16)
@@ -202,7 +202,7 @@ def nb12(seed: int) -> dict[str, float]:
             val_labels=vy,
             progress=False,
         )
-        curves[name] = history.epoch_accuracy
+        curves[name] = history.val_accuracy
     out["10 % of the training digits, 40 epochs: training accuracy, last"] = Percent(curves["train"][-1])
     out["  validation accuracy, best"] = Percent(max(curves["validation"]))
     out["  validation accuracy, last"] = Percent(curves["validation"][-1])

@@ -7,7 +7,7 @@ def solution_stuck_run():
 
 def solution_fixed_block():
     def block_forward(block, x):
-        x = x + block.attn(block.norm1(x))  # the residual adds to x itself, not to norm1(x)
+        x = x + block.attn(block.norm1(x))[0]  # the residual adds to x itself, not to norm1(x)
         return x + block.mlp(block.norm2(x))
 
     return block_forward

@@ -12,7 +12,8 @@ from torch import nn
 
 import vitlib
 from vitlib import Attention, Block, ViT
-from vitlib.train import NonFiniteLossError, evaluate, fit
+from vitlib.engine import NonFiniteLossError
+from vitlib.train import evaluate, fit
 from vitlib.variants import (
     BLOCK_OPTIONS,
     DEEP_CONFIG,
@@ -73,8 +74,8 @@ def test_variant_attention_at_its_defaults_is_vitlib_attention():
     variant.load_state_dict(core.state_dict())
     x = tokens(2, 5, 24)
     assert variant.is_default
-    assert torch.equal(variant(x), core(x))
-    for a, b in zip(variant(x, return_attention=True), core(x, return_attention=True), strict=True):
+    assert torch.equal(variant(x)[0], core(x)[0]) and variant(x)[1] is None
+    for a, b in zip(variant(x, need_weights=True), core(x, need_weights=True), strict=True):
         assert torch.equal(a, b)
 
 
@@ -86,9 +87,9 @@ def test_variant_block_at_its_defaults_is_vitlib_block_number_for_number():
     variant.load_state_dict(core.state_dict())
     x = tokens(3, 7, 16)
     assert variant.is_default
-    assert torch.equal(variant.eval()(x), core.eval()(x))
-    out, weights = variant(x, return_attention=True)
-    ref_out, ref_weights = core(x, return_attention=True)
+    assert torch.equal(variant.eval()(x)[0], core.eval()(x)[0])
+    out, weights = variant(x, need_weights=True)
+    ref_out, ref_weights = core(x, need_weights=True)
     assert torch.equal(out, ref_out) and torch.equal(weights, ref_weights)
 
 
@@ -127,23 +128,23 @@ def test_post_norm_is_torchs_post_norm_layer(heads):
     block = randomize(VariantBlock(dim, num_heads=heads, mlp_ratio=4.0, norm="post"), seed=heads).eval()
     layer = torch_layer(block, dim, heads, 4 * dim, norm_first=False)
     x = tokens(2, 6, dim)
-    torch.testing.assert_close(block(x), layer(x), atol=1e-5, rtol=1e-5)
-    torch.testing.assert_close(block.train()(x), layer.train()(x), atol=1e-5, rtol=1e-5)  # torch's slow path
+    torch.testing.assert_close(block(x)[0], layer(x), atol=1e-5, rtol=1e-5)
+    torch.testing.assert_close(block.train()(x)[0], layer.train()(x), atol=1e-5, rtol=1e-5)  # torch's slow path
 
 
 def test_batch_first_false_is_the_seeds_layer_without_batch_first():
     block = randomize(VariantBlock(16, num_heads=2, mlp_ratio=4.0, batch_first=False)).eval()
     layer = torch_layer(block, 16, 2, 64, norm_first=True, batch_first=False)
     x = tokens(4, 5, 16)
-    torch.testing.assert_close(block(x), layer(x), atol=1e-5, rtol=1e-5)
-    out, weights = block(x, return_attention=True)
+    torch.testing.assert_close(block(x)[0], layer(x), atol=1e-5, rtol=1e-5)
+    out, weights = block(x, need_weights=True)
     assert weights.shape == (5, 2, 4, 4)  # per token, per head: images x images
     torch.manual_seed(0)
     block = reinitialize(VariantBlock(16, num_heads=2, batch_first=False)).eval()  # PyTorch's init
     nudged = x.clone()
     nudged[0, 2] += tokens(16, seed=1)  # not a constant: LayerNorm would take a constant away
     with torch.no_grad():
-        moved = (block(nudged) - block(x)).abs().amax(-1) > 1e-6  # (B, N)
+        moved = (block(nudged)[0] - block(x)[0]).abs().amax(-1) > 1e-6  # (B, N)
     assert moved[:, 2].all() and not moved[:, [0, 1, 3, 4]].any()  # token 2 of every image, no other token
 
 
@@ -156,14 +157,14 @@ def test_no_scale_is_attention_with_q_multiplied_by_sqrt_head_dim():
         core.qkv.weight[:24] *= 8**0.5
         core.qkv.bias[:24] *= 8**0.5
     x = tokens(2, 5, 24)
-    torch.testing.assert_close(variant(x), core(x))
+    torch.testing.assert_close(variant(x)[0], core(x)[0])
 
 
 def test_softmax_over_the_queries_makes_columns_sum_to_one():
     torch.manual_seed(2)
     attn = VariantAttention(16, num_heads=2, softmax_dim=-2)
     x = tokens(2, 5, 16)
-    out, weights = attn(x, return_attention=True)
+    out, weights = attn(x, need_weights=True)
     torch.testing.assert_close(weights.sum(-2), torch.ones(2, 2, 5))
     assert (weights.sum(-1) - 1).abs().max() > 0.01  # the rows no longer do
     q, k, v = attn.qkv(x).reshape(2, 5, 3, 2, 8).permute(2, 0, 3, 1, 4)
@@ -176,16 +177,16 @@ def test_without_layernorm_residual_or_mlp_by_hand():
     torch.manual_seed(0)
     free = VariantBlock(16, num_heads=2, norm="none").eval()
     assert not any("norm" in k for k in free.state_dict())
-    h = x + free.attn(x)
-    torch.testing.assert_close(free(x), h + free.mlp(h))
+    h = x + free.attn(x)[0]
+    torch.testing.assert_close(free(x)[0], h + free.mlp(h))
     plain = VariantBlock(16, num_heads=2, residual=False).eval()
-    h = plain.attn(plain.norm1(x))
-    torch.testing.assert_close(plain(x), plain.mlp(plain.norm2(h)))
+    h = plain.attn(plain.norm1(x))[0]
+    torch.testing.assert_close(plain(x)[0], plain.mlp(plain.norm2(h)))
     half = VariantBlock(16, num_heads=2, mlp=False).eval()
     assert not any(k.startswith(("mlp.", "norm2.")) for k in half.state_dict())
-    torch.testing.assert_close(half(x), x + half.attn(half.norm1(x)))
+    torch.testing.assert_close(half(x)[0], x + half.attn(half.norm1(x))[0])
     post_plain = VariantBlock(16, num_heads=2, norm="post", residual=False, mlp=False).eval()
-    torch.testing.assert_close(post_plain(x), post_plain.norm1(post_plain.attn(x)))
+    torch.testing.assert_close(post_plain(x)[0], post_plain.norm1(post_plain.attn(x)[0]))
 
 
 def test_cls_index_is_the_token_the_head_reads():
@@ -301,7 +302,7 @@ def test_depth_profile_hooks_the_models_own_forward():
     torch.testing.assert_close(profile.scale[0], x.pow(2).mean().sqrt())
     states = [x.detach().requires_grad_()]
     for block in model.blocks:
-        states.append(block(states[-1]))
+        states.append(block(states[-1])[0])
     loss = F.cross_entropy(model.head(model.pool(model.norm(states[-1]))), labels)
     grads = torch.autograd.grad(loss, states)
     torch.testing.assert_close(profile.grad, torch.stack([g.pow(2).mean().sqrt() * 6 for g in grads]))

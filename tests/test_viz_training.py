@@ -8,11 +8,12 @@ import pytest
 from matplotlib.figure import Figure
 
 from vitlib import viz
-from vitlib.train import History
+from vitlib.engine import History
 
 
 def _history(loss, accuracy=()):
-    return History(loss=list(loss), lr=[1e-3] * len(loss), epoch_accuracy=list(accuracy), steps_per_epoch=2)
+    logs = {"val_accuracy": list(accuracy)} if accuracy else {}
+    return History(steps={"loss": list(loss), "lr": [1e-3] * len(loss)}, logs=logs, log_every=2)
 
 
 def test_plot_runs_draws_one_line_per_run_and_the_chance_levels():

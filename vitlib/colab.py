@@ -60,7 +60,7 @@ def source_url(path: str, repository: str = REPOSITORY) -> str:
 
 # The first code cell of every notebook: short, since every learner reads it first.
 # %xmode Minimal: a cell that fails on purpose shows its error message, not the library's file paths.
-SETUP_CELL = f'''%matplotlib inline
+SETUP_CELL = f"""%matplotlib inline
 %config InlineBackend.figure_formats = ["jpeg"]  # keeps the stored notebook small
 %xmode Minimal
 try:
@@ -70,5 +70,5 @@ except ImportError:  # Colab, or this notebook on its own: install the series' l
     import vitlib
 import torch
 
-_ = torch.manual_seed(0)'''
+_ = torch.manual_seed(0)"""
 """The setup cell, exactly as ``tools/update_setup_cells.py`` writes it into each notebook."""

@@ -110,11 +110,11 @@ class VariantAttention(Attention):
         """Whether every option is at its default (then this is :class:`vitlib.Attention`)."""
         return self.scale and self.softmax_dim == -1 and self.batch_first
 
-    def forward(self, x: torch.Tensor, *, return_attention: bool = False):
-        """``(B, N, D) -> (B, N, D)``; with ``return_attention`` also the weights ``(B, heads, N, N)``
-        (``(N, heads, B, B)`` with ``batch_first=False``)."""
+    def forward(self, x: torch.Tensor, *, need_weights: bool = False):
+        """``(B, N, D) -> (B, N, D)`` and the weights ``(B, heads, N, N)`` (``(N, heads, B, B)`` with
+        ``batch_first=False``), or ``None`` unless ``need_weights``, as :class:`vitlib.Attention` returns them."""
         if self.is_default:
-            return super().forward(x, return_attention=return_attention)
+            return super().forward(x, need_weights=need_weights)
         checks.tokens(x, "x", dim=self.qkv.in_features)
         if not self.batch_first:
             x = x.transpose(0, 1)  # (B, N, D) read as (sequence = B, batch = N, D)
@@ -128,7 +128,7 @@ class VariantAttention(Attention):
         out = self.proj_drop(self.proj(out.transpose(1, 2).reshape(b, n, d)))
         if not self.batch_first:
             out = out.transpose(0, 1)  # back to (B, N, D)
-        return (out, weights) if return_attention else out
+        return out, weights if need_weights else None
 
     def extra_repr(self) -> str:
         return f"scale={self.scale}, softmax_dim={self.softmax_dim}, batch_first={self.batch_first}"
@@ -192,17 +192,17 @@ class VariantBlock(Block):
         y = x + branch if self.residual else branch
         return norm(y) if self.norm == "post" else y
 
-    def forward(self, x: torch.Tensor, *, return_attention: bool = False):
-        """``(B, N, D) -> (B, N, D)``; with ``return_attention`` also the attention weights."""
+    def forward(self, x: torch.Tensor, *, need_weights: bool = False):
+        """``(B, N, D) -> (B, N, D)`` and the attention weights (``None`` unless ``need_weights``), as
+        :class:`vitlib.Block` returns them."""
         if self.is_default:
-            return super().forward(x, return_attention=return_attention)
+            return super().forward(x, need_weights=need_weights)
         checks.tokens(x, "x", dim=self.attn.qkv.in_features)
-        attn = self.attn(x if self.norm == "post" else self.norm1(x), return_attention=return_attention)
-        attended, weights = attn if return_attention else (attn, None)
+        attended, weights = self.attn(x if self.norm == "post" else self.norm1(x), need_weights=need_weights)
         x = self._add(x, self.drop_path1(attended), self.norm1)
         if self.has_mlp:
             x = self._add(x, self.drop_path2(self.mlp(x if self.norm == "post" else self.norm2(x))), self.norm2)
-        return (x, weights) if return_attention else x
+        return x, weights
 
     def extra_repr(self) -> str:
         return f"norm={self.norm!r}, residual={self.residual}, mlp={self.has_mlp}"
@@ -239,7 +239,7 @@ class VariantViT(ViT):
             new = VariantBlock(
                 c.embed_dim,
                 num_heads=c.num_heads,
-                mlp_hidden_dim=c.mlp_width,
+                mlp_ratio=c.mlp_ratio,
                 qkv_bias=c.qkv_bias,
                 eps=c.eps,
                 proj_drop=c.drop_rate,
@@ -250,7 +250,7 @@ class VariantViT(ViT):
             missing, _ = new.load_state_dict(old.state_dict(), strict=False)  # a block without its MLP drops it
             assert not missing, missing
             blocks.append(new)
-        self.blocks = nn.Sequential(*blocks)
+        self.blocks = nn.ModuleList(blocks)
         tokens = self.patch_embed.num_patches + 1
         index = checks.whole(cls_index, "cls_index", example=0)
         if not -tokens <= index < tokens:

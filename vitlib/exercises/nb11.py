@@ -59,19 +59,19 @@ def check_stuck_run(answer) -> object:
 
 
 def _reference_forward(block, x):
-    h = x + block.attn(block.norm1(x))
+    h = x + block.attn(block.norm1(x))[0]  # attention returns (output, weights)
     return h + block.mlp(block.norm2(h))
 
 
 def _broken_forward(block, x):  # the notebook's broken cell
     h = block.norm1(x)
-    x = h + block.attn(h)
+    x = h + block.attn(h)[0]
     h = block.norm2(x)
     return x + block.mlp(h)
 
 
 def _post_norm_forward(block, x):
-    x = block.norm1(x + block.attn(x))
+    x = block.norm1(x + block.attn(x)[0])
     return block.norm2(x + block.mlp(x))
 
 
@@ -98,7 +98,7 @@ def check_fixed_block(answer) -> object:
             return not_yet(
                 f"block_forward must return a (B, N, D) tensor like its input, {tuple(x.shape)}; got {shape}."
             )
-        if torch.allclose(got, block(x), atol=1e-5):
+        if torch.allclose(got, block(x)[0], atol=1e-5):
             return correct(
                 "each residual line adds the sub-layer's output to x itself, not to the normalised x: "
                 "x = x + attn(norm1(x)); x = x + mlp(norm2(x)). Only the branches see a LayerNorm; the line from the "
@@ -106,14 +106,14 @@ def check_fixed_block(answer) -> object:
             )
         if torch.allclose(got, _broken_forward(block, x), atol=1e-5):
             return not_yet(
-                "that is the broken cell's output. Which tensor is added back in the line `x = h + block.attn(h)`? "
+                "that is the broken cell's output. Which tensor is added back in the line `x = h + block.attn(h)[0]`? "
                 "The residual must carry the block's input, not its normalised copy."
             )
         if torch.allclose(got, _post_norm_forward(block, x), atol=1e-5):
             return not_yet(
                 "that is the post-norm block (LayerNorm after the sum); ViT's block normalises before each branch."
             )
-        h = x + block.attn(block.norm1(x))
+        h = x + block.attn(block.norm1(x))[0]
         if torch.allclose(got, h, atol=1e-5):
             return not_yet("the first line is right; the MLP's line is missing: h + mlp(norm2(h)).")
     return not_yet(

@@ -154,7 +154,7 @@ def plot_runs(
     """Several training runs side by side (notebooks 11 and 12): ``{label: History}``, one colour per run.
 
     Left, each run's training loss per epoch (the mean of its steps, :func:`~vitlib.viz.core.epoch_means`);
-    right, its accuracy per epoch on the data it was given for validation (``epoch_accuracy``). ``chance``
+    right, its accuracy per epoch on the data it was given for validation (its log ``val_accuracy``). ``chance``
     (e.g. 0.1 for ten classes) draws the accuracy of guessing and the loss of predicting every class alike,
     ``-ln(chance)``, as dashed grey lines. A run without validation data has no accuracy curve;
     ``accuracy_label`` names the accuracy's axis (the data ``fit`` was given as ``val_images``).
@@ -164,9 +164,9 @@ def plot_runs(
     if not (loss or accuracy):
         raise ValueError("draw the loss, the accuracy or both: loss=True or accuracy=True.")
     for name, history in runs.items():
-        if not getattr(history, "loss", None) or not getattr(history, "steps_per_epoch", 0):
+        if not history.steps.get("loss"):
             raise ValueError(f"run {name!r} holds no training steps; pass the History that vitlib.train.fit returned.")
-    if accuracy and not any(getattr(h, "epoch_accuracy", None) for h in runs.values()):
+    if accuracy and not any(h.logs.get("val_accuracy") for h in runs.values()):
         raise ValueError("no run has a validation accuracy; train with fit(..., val_images=..., val_labels=...).")
     panels = [kind for kind, wanted in (("loss", loss), ("accuracy", accuracy)) if wanted]
     fig = new_figure(len(panels) * (size + 0.7) + 0.3, size * 0.8 + 0.5)
@@ -174,13 +174,12 @@ def plot_runs(
     for index, (name, history) in enumerate(runs.items()):
         color = f"C{index % 10}"
         if loss:
-            ends, means = epoch_means(history.loss, history.steps_per_epoch)
-            axes["loss"].plot(ends / history.steps_per_epoch, means, "o-", ms=2.5, color=color, label=str(name))
-        if accuracy and history.epoch_accuracy:
-            epochs = np.arange(1, len(history.epoch_accuracy) + 1)
-            axes["accuracy"].plot(
-                epochs, 100 * np.asarray(history.epoch_accuracy), "o-", ms=2.5, color=color, label=str(name)
-            )
+            ends, means = epoch_means(history.loss, history.log_every)  # fit logs once an epoch
+            axes["loss"].plot(ends / history.log_every, means, "o-", ms=2.5, color=color, label=str(name))
+        if accuracy and history.logs.get("val_accuracy"):
+            accuracies = history.logs["val_accuracy"]
+            epochs = np.arange(1, len(accuracies) + 1)
+            axes["accuracy"].plot(epochs, 100 * np.asarray(accuracies), "o-", ms=2.5, color=color, label=str(name))
     labels = {"loss": "training loss (epoch mean)", "accuracy": accuracy_label}
     for kind, ax in axes.items():
         if chance is not None:
