@@ -49,13 +49,14 @@ class Case:
     notebook   file in notebooks/
     cell       text that the source of the widget's cell contains (the first such cell)
     control    CSS selector of the control, inside that cell's output
-    action     "slider": type ``value`` into the slider's readout and press Enter;
+    action     "slider": type ``value`` into the box beside the slider (``t-value``) and press Enter;
                "dropdown": select the option labelled ``value``; "click": click the control
     value      the new value (must differ from the one the notebook leaves)
     expect     selector -> regex that the element's text must match after the change
     picture    selector of the widget's picture (an <img> or an element holding one), whose data must change
     invalid    a value the control accepts but the widget must report as invalid (in ``invalid_in``), keeping
-               its layout: the same number of panels (the picture's ``t-panels-<n>`` class) and picture size
+               its layout: the same number of panels (the picture's ``t-panels-<n>`` class) and picture size;
+               ``invalid_redraws``: whether the picture then changes (it shows what is wrong) or is kept
     run        "all": Run All Cells; "through": run the cells up to and including the widget's cell
     """
 
@@ -68,6 +69,7 @@ class Case:
     picture: str = ".t-plot"
     invalid: str | None = None
     invalid_in: str = ".t-readout"
+    invalid_redraws: bool = True
     run: str = "all"
     run_timeout_s: float = 120.0
     max_height: int = 900  # the whole widget (controls, readout, picture) on one 1400 x 900 screen
@@ -104,6 +106,8 @@ CASES = [
         action="slider",
         value="7",  # from 0
         expect={".t-readout": r"^embedding dim 7 of \d+: filter 3x\d+x\d+"},
+        invalid="99",  # typed above the slider's maximum: invalid, as a value inside it would be, never clamped
+        invalid_redraws=False,
         run="through",
     ),
     Case(
@@ -150,7 +154,7 @@ CASES = [
         control=".t-slider",
         action="slider",
         value="0.5",  # from 0.75, 196 patches
-        expect={".t-readout": r"mask ratio 0\.50: keep round\(196 x 0\.50\) = 98 of 196 patches"},
+        expect={".t-readout": r"mask ratio 0\.50, seed 0: keep round\(196 x 0\.50\) = 98 of 196 patches"},
         run="through",
     ),
 ]
@@ -301,10 +305,10 @@ def _settled_text(locator, *, quiet_s: float = 1.0, timeout_s: float = 15.0) -> 
 
 def _set_value(output, case: Case, value: str) -> None:
     control = output.locator(case.control).first
-    if case.action == "slider":
-        readout = control.locator(".widget-readout")
-        readout.fill(value)
-        readout.press("Enter")  # a blur without Enter does not commit the value
+    if case.action == "slider":  # typed in the box beside the slider (the slider's own readout would clamp it)
+        box = control.locator(".t-value input")
+        box.fill(value)
+        box.press("Enter")
     elif case.action == "dropdown":
         control.locator("select").select_option(label=value)
     elif case.action == "click":
@@ -419,6 +423,31 @@ def _check_narrow(page, picture, natural: dict, width: int = NARROW_WIDTH) -> No
     _check_natural_size(picture.evaluate(PICTURE_SIZE), f"back at {wide['width']} px wide")
 
 
+CONTROLS = (
+    ".t-slider, .t-value, .t-photo, .t-image, .t-layer, .t-head, .t-query, .t-table, .t-first, .t-second, .t-seed"
+)
+CONTROLS += ", .t-sample"
+PROJECTOR = {"width": 1024, "height": 768}
+OUTSIDE = """([els, width]) => els
+  .map(el => [el.className, el.getBoundingClientRect()])
+  .filter(([_, r]) => r.width > 0 && (r.left < 0 || r.right > width))
+  .map(([name, r]) => `${name}: ${Math.round(r.left)}..${Math.round(r.right)} px`)"""
+
+
+def _check_controls_on_a_projector(page, output) -> None:
+    """On a 1024 x 768 projector every control of the widget is inside the screen (the controls wrap)."""
+    wide = page.viewport_size
+    page.set_viewport_size(PROJECTOR)
+    try:
+        controls = output.locator(CONTROLS)
+        assert controls.count() > 0, "the widget shows none of its t-... controls"
+        page.wait_for_timeout(300)  # the layout settles
+        outside = page.evaluate(OUTSIDE, [controls.element_handles(), PROJECTOR["width"]])
+        assert not outside, f"at 1024 x 768 these controls are off the screen: {outside}"
+    finally:
+        page.set_viewport_size(wide)
+
+
 def _check_widget(page, server: LabServer, case: Case, timings: dict, seen: dict) -> None:
     path, key = f"notebooks/{case.notebook}", _key(case)
     opened = page.opened[key]
@@ -487,7 +516,10 @@ def _check_widget(page, server: LabServer, case: Case, timings: dict, seen: dict
         shown = _wait_text_change(page, output.locator(case.invalid_in).first, shown_before, where)
         assert "invalid" in shown.lower() and case.invalid in shown, f"{case.invalid} shown as {shown!r}"
         assert output.locator(case.control).first.is_visible(), "the control vanished after an invalid value"
-        if picture is not None:  # the same layout: the grid that fits, the same panels, the same size
+        if picture is not None and not case.invalid_redraws:  # the last valid picture stays
+            page.wait_for_function(KERNEL_IDLE, arg=path, timeout=30_000)
+            assert picture.evaluate(PICTURE)["sha256"] == picture_after["sha256"], "an invalid value redrew the picture"
+        elif picture is not None:  # the same layout: the grid that fits, the same panels, the same size
             _wait_picture_change(page, picture, picture_after["src"], f"after setting the invalid {case.invalid}")
             size_invalid = picture.evaluate(PICTURE_SIZE)
             _check_natural_size(size_invalid, f"after setting the invalid {case.invalid}")
@@ -501,6 +533,7 @@ def _check_widget(page, server: LabServer, case: Case, timings: dict, seen: dict
 
     if picture is not None:  # a narrow screen (a projector, a side panel open): shrunk to fit, never stretched
         _check_narrow(page, picture, size_valid)
+    _check_controls_on_a_projector(page, output)
 
     # Nothing went wrong on the way: no error output anywhere, no widget reporting an error.
     page.wait_for_function(KERNEL_IDLE, arg=path, timeout=30_000)

@@ -57,3 +57,24 @@ def test_jupyterlab_is_importable_as_a_module():
     import importlib.util
 
     assert importlib.util.find_spec("jupyterlab") is not None
+
+
+def test_a_slideshow_left_on_is_turned_off_and_nothing_else_changes(tmp_path):
+    path = tmp_path / lab.SLIDESHOW_SETTINGS
+    path.parent.mkdir(parents=True)
+    path.write_text('{\n  // written by JupyterLab\n  "active": true,\n  "showCodeCellPrompt": true\n}\n')
+    assert lab.leave_slideshow(tmp_path) is True
+    assert path.read_text() == '{\n  // written by JupyterLab\n  "active": false,\n  "showCodeCellPrompt": true\n}\n'
+    assert lab.leave_slideshow(tmp_path) is False  # already off: untouched
+    assert lab.leave_slideshow(tmp_path / "none") is False  # no settings file: nothing to do
+
+
+def test_main_turns_the_slideshow_off_before_starting(monkeypatch, tmp_path, capsys):
+    path = tmp_path / lab.SLIDESHOW_SETTINGS
+    path.parent.mkdir(parents=True)
+    path.write_text('{"active": true}')
+    monkeypatch.setenv("JUPYTERLAB_SETTINGS_DIR", str(tmp_path))
+    monkeypatch.setattr(lab.os, "execv", lambda path, argv: None)
+    lab.main([])
+    assert '"active": false' in path.read_text()
+    assert "opens as a notebook again" in capsys.readouterr().out

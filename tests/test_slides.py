@@ -245,11 +245,11 @@ def test_the_patch_explorer_slider_redraws_on_the_slide(deck):
     assert "17" in _text(readout), _text(readout)
     assert deck.state()["onScreen"] == on_screen, "the arrow key on the slider moved the slideshow"
 
-    # A typed value on the slider's readout: 32 gives a 6 x 9 grid of 3·32·32-number tokens.
+    # A typed value in the box beside the slider: 32 gives a 6 x 9 grid of 3·32·32-number tokens.
     after_src = picture.evaluate(PICTURE_SRC)
-    value = output.locator(".t-slider .widget-readout").first
+    value = output.locator(".t-slider .t-value input").first
     value.fill("32")
-    value.press("Enter")  # a blur without Enter does not commit the value
+    value.press("Enter")
     page.wait_for_function(
         f"([el, old]) => ({PICTURE_SRC})(el) !== old", arg=[picture.element_handle(), after_src], timeout=20_000
     )
@@ -258,6 +258,39 @@ def test_the_patch_explorer_slider_redraws_on_the_slide(deck):
     assert deck.state()["onScreen"] == on_screen, "typing on the slider moved the slideshow"
     deck.shot("slides-01_patchify-redrawn.png")
     assert not deck.errors, f"JavaScript errors: {deck.errors[:5]}"
+
+
+# The cells on screen, and the slideshow's arrows (bottom right): where each one's box lies on the screen.
+LAYOUT = """() => {
+  const notebook = window.jupyterapp.shell.currentWidget.content;
+  const box = el => {
+    const r = el.getBoundingClientRect();
+    return {top: r.top, bottom: r.bottom, left: r.left, right: r.right};
+  };
+  const cells = notebook.widgets.filter(c => c.hasClass('jp-deck-mod-onscreen')).map(c => box(c.node));
+  const remote = document.querySelector('.jp-Deck-Remote');
+  return {cells, remote: remote ? box(remote) : null, width: window.innerWidth, height: window.innerHeight};
+}"""
+
+
+@pytest.mark.parametrize("screen", [(1400, 900), (1024, 768)], ids=["1400x900", "1024x768-projector"])
+def test_the_explorer_slide_fits_the_screen_above_the_arrows(deck, screen):
+    page = deck.page
+    wide = page.viewport_size
+    page.set_viewport_size({"width": screen[0], "height": screen[1]})
+    try:
+        page.wait_for_timeout(500)  # the deck lays the slide out again
+        layout = page.evaluate(LAYOUT)
+        assert layout["cells"], "no cell on screen"
+        bottom = max(cell["bottom"] for cell in layout["cells"])
+        assert bottom <= layout["height"], f"{screen}: the slide is cut off at the bottom ({bottom:.0f} px tall)"
+        remote = layout["remote"]
+        if remote is not None:  # the last line of the slide is not hidden under the arrows
+            under = [c for c in layout["cells"] if c["bottom"] > remote["top"] and c["right"] > remote["left"]]
+            lowest = [c for c in under if c["bottom"] == bottom]
+            assert not lowest, f"{screen}: the slide's last cell ends under the slideshow's arrows: {lowest}, {remote}"
+    finally:
+        page.set_viewport_size(wide)
 
 
 def test_escape_leaves_the_slideshow(deck):
@@ -272,3 +305,30 @@ def test_escape_leaves_the_slideshow(deck):
     assert page.locator(".jp-MarkdownCell", has_text="01 · Patchify").first.is_visible(), "the notebook is not back"
     assert page.locator(".lm-DockPanel-tabBar").first.is_visible(), "the tabs are not back"
     assert not deck.errors, f"JavaScript errors: {deck.errors[:5]}"
+
+
+def test_a_tab_closed_during_the_slideshow_leaves_the_next_jupyterlab_normal(deck, lab, chromium):
+    """jupyterlab-slideshow remembers "on" when the tab is closed mid-show; `python -m vitlib.lab` turns it off."""
+    from vitlib import lab as vitlib_lab
+
+    page = deck.page
+    page.locator('.jp-NotebookPanel-toolbar [data-command="deck:toggle"]').first.click()
+    page.wait_for_function("() => document.body.dataset.jpDeckMode === 'presenting'", timeout=30_000)
+    page.close()  # the tab closed during the slideshow
+    settings = lab.tmp / "settings" / vitlib_lab.SLIDESHOW_SETTINGS
+    deadline = time.perf_counter() + 20
+    while not (settings.is_file() and '"active": true' in settings.read_text()) and time.perf_counter() < deadline:
+        time.sleep(0.2)
+    assert '"active": true' in settings.read_text(), "the slideshow's state was not stored: the problem is gone?"
+    assert vitlib_lab.leave_slideshow(lab.tmp / "settings")  # what `python -m vitlib.lab` does before starting
+    context = chromium.new_context(viewport={"width": 1400, "height": 900})
+    try:
+        fresh = context.new_page()
+        fresh.goto(f"{lab.base}/lab/workspaces/after-slides?reset&token={lab.token}")
+        fresh.wait_for_function("() => window.jupyterapp !== undefined", timeout=60_000)
+        fresh.evaluate("() => window.jupyterapp.restored")
+        fresh.wait_for_timeout(2_000)  # time for the slideshow extension to apply its settings
+        assert fresh.evaluate("() => document.body.dataset.jpDeckMode") is None, "JupyterLab opened in the slideshow"
+        assert fresh.locator("#jp-menu-panel").first.is_visible(), "no menu bar: Run All is out of reach"
+    finally:
+        context.close()
