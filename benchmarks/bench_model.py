@@ -23,6 +23,7 @@ import time
 import torch
 
 from vitlib import PRESETS, ViT, ViTConfig
+from vitlib.env import bf16_note
 from vitlib.hub import vit_from_transformers
 
 
@@ -203,6 +204,7 @@ def main() -> None:
     start_limit = matmul_limit(device)
     print(f"torch {torch.__version__} on {name}; fp32 matmul limit at the start {start_limit / 1e9:.1f} GFLOP/s")
     print("limit: the best fp32 GEMM rate seen while that row was timed; of limit = GFLOP/s / limit")
+    print(bf16_note())
     columns = ("model", "batch", "dtype", "vitlib img/s", "HF img/s", "ratio", "GFLOP/s", "limit", "of limit")
     print("{:<8} {:>5} {:<6} {:>12} {:>9} {:>6} {:>8} {:>8} {:>8}".format(*columns))
     presets = ["vit_tiny_patch16_224"] if args.quick else ["vit_tiny_patch16_224", "vit_small_patch16_224"]

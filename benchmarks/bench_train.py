@@ -20,6 +20,7 @@ import statistics
 import torch
 
 from vitlib.data import load_digits
+from vitlib.env import bf16_note
 from vitlib.train import TrainConfig, train_digits
 
 
@@ -42,6 +43,7 @@ def main() -> None:
 
     torch.set_num_threads(1)
     print(f"torch {torch.__version__}, 1 thread, preset {args.preset!r}, {TrainConfig(bf16=args.bf16)}")
+    print(bf16_note())
     print(f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")
     print(f"{'seed':>4} {'accuracy':>9} {'errors':>7} {'train s':>8} {'cpu s':>6} {'SVM':>7}")
     accuracies, walls, cpus = [], [], []

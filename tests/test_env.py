@@ -222,3 +222,16 @@ def test_the_report_holds_no_absolute_path_of_this_checkout():
     report = env.check_environment(cwd=ROOT / "notebooks")
     assert report.found["vitlib"] == "0.1.0 from .."
     assert str(ROOT) not in repr(report)
+
+
+def test_bf16_note_says_whether_bf16_is_native_here():
+    import subprocess
+    import sys
+
+    code = "from vitlib.env import bf16_note; print(bf16_note())"
+    env = {**__import__("os").environ, "ONEDNN_MAX_CPU_ISA": "AVX2", "ATEN_CPU_CAPABILITY": "avx2"}
+    limited = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True).stdout
+    assert "NOT native" in limited and "slower than fp32" in limited  # an AVX2 machine: emulated
+    from vitlib.env import bf16_note
+
+    assert bf16_note().startswith("bf16: ")

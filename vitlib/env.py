@@ -21,7 +21,7 @@ from pathlib import Path
 
 import vitlib  # the package's __init__ imports neither torch nor numpy (PEP 562 lazy names)
 
-__all__ = ["EnvironmentReport", "check_environment"]
+__all__ = ["EnvironmentReport", "bf16_note", "check_environment"]
 
 # The oldest versions the notebooks are tested against; requirements.txt pins newer ones.
 MINIMUM = {"torch": "2.1", "numpy": "1.24", "matplotlib": "3.7", "scikit-learn": "1.2", "ipywidgets": "8.0"}
@@ -294,3 +294,19 @@ def check_environment(*, prefixes=None, cwd=None) -> EnvironmentReport:
     except Exception:  # missing or broken: already a problem above, with its fix
         found["device"] = "unknown (torch does not import)"
     return EnvironmentReport(found, problems, notes)
+
+
+def bf16_note() -> str:
+    """Whether bf16 autocast can pay on this CPU, in one line (the benchmarks print it).
+
+    oneDNN runs bf16 matrix multiplies natively only with AVX-512 BF16 or AMX; elsewhere (AVX2 laptops, the
+    generic kernels) it emulates them and bf16 is several times *slower* than fp32.
+    """
+    import torch
+
+    if torch.cuda.is_available():
+        return "bf16: on the GPU (native on Ampere and newer)"
+    capability = torch.backends.cpu.get_cpu_capability()
+    if torch.ops.mkldnn._is_mkldnn_bf16_supported():
+        return f"bf16: native on this CPU ({capability} kernels, oneDNN bf16): autocast can pay for wide models"
+    return f"bf16: NOT native on this CPU ({capability} kernels): emulated, slower than fp32; keep fp32 here"
