@@ -333,3 +333,50 @@ def test_no_absolute_path_of_a_machine_in_the_outputs(path):
         "committed outputs hold a machine's absolute path (print paths relative to the project or ~, fix the warning "
         "at its source, keep expected tracebacks short with %xmode Minimal):\n" + "\n".join(found[:10])
     )
+
+
+# --- no spoilers: a predict-then-run cell reveals nothing before the learner has predicted (issue 25) -----------------
+
+REVEAL_CALL = re.compile(r"\breveal\(")
+NOT_YET = "first write your prediction"
+
+
+def _spoilers(path: Path) -> list[str]:
+    """The code cells that call ``reveal(...)`` but show something other than the request to predict first."""
+    found = []
+    for index, cell in enumerate(c for c in _cells(path) if c["cell_type"] == "code"):
+        if REVEAL_CALL.search(cell["text"]):
+            shown = "".join(json.dumps(o.get("data", o.get("text", ""))) for o in cell["outputs"])
+            if NOT_YET not in shown:
+                found.append(f"code cell {index} calls reveal(...) but shows {shown[:160]!r}")
+    return found
+
+
+@each
+def test_predict_then_run_cells_reveal_nothing_in_the_stored_notebook(path):
+    """A cell that runs the revealing experiment through ``vitlib.exercises.reveal`` (or a checker built on it) is
+    committed with its prediction unwritten: its output is the request to predict first, never the answer."""
+    assert not _spoilers(path)
+
+
+def test_the_spoiler_rule_sees_a_revealed_answer(tmp_path):
+    output = {"output_type": "execute_result", "data": {"text/plain": "✅ Correct: 42"}}
+    cell = {"cell_type": "code", "source": "nb.reveal(3, run, ask='x')", "metadata": {}, "outputs": [output]}
+    path = tmp_path / "99_x.ipynb"
+    path.write_text(json.dumps({"cells": [cell], "metadata": {}}))
+    assert _spoilers(path) == ['code cell 0 calls reveal(...) but shows \'{"text/plain": "\\u2705 Correct: 42"}\'']
+
+
+# --- the learner's path: cells that move widgets from code (for nbval) are hidden (issue 25) -------------------------
+
+MOVES_A_WIDGET = re.compile(r"^\s*\w+\.(slider|picker|first|second|seed|image|layer|head|query|box)\.value\s*=", re.M)
+
+
+@each
+def test_cells_that_move_widgets_from_code_are_out_of_the_learners_path(path):
+    for index, cell in enumerate(c for c in _cells(path) if c["cell_type"] == "code"):
+        if MOVES_A_WIDGET.search(cell["text"]):
+            hidden = cell["metadata"].get("jupyter", {})
+            assert "remove-cell" in _tags(cell), f"code cell {index} moves a widget from code: tag it remove-cell"
+            assert hidden.get("source_hidden") and hidden.get("outputs_hidden"), f"code cell {index}: hide it"
+            assert _slide(cell) == "skip", f"code cell {index} moves a widget from code: slide_type skip"
