@@ -11,8 +11,11 @@ from torch import nn
 from vitlib import Block, Mlp
 
 
-def torch_layer_like(block: Block, dim: int, heads: int, hidden: int, *, batch_first: bool = True):
-    """nn.TransformerEncoderLayer configured as timm's block, holding the block's weights."""
+def torch_layer_like(
+    block: nn.Module, dim: int, heads: int, hidden: int, *, batch_first: bool = True, norm_first: bool = True
+):
+    """nn.TransformerEncoderLayer with GELU, eps 1e-6 and no dropout (timm's block when ``norm_first``), holding
+    the block's weights; ``norm_first=False`` is the post-norm layer (notebook 11's variant)."""
     layer = nn.TransformerEncoderLayer(
         dim,
         heads,
@@ -21,7 +24,7 @@ def torch_layer_like(block: Block, dim: int, heads: int, hidden: int, *, batch_f
         activation="gelu",
         layer_norm_eps=1e-6,
         batch_first=batch_first,
-        norm_first=True,
+        norm_first=norm_first,
     )
     pairs = {
         "self_attn.in_proj_weight": "attn.qkv.weight",

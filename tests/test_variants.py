@@ -7,7 +7,7 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
-from test_encoder import randomize
+from test_encoder import randomize, torch_layer_like
 from torch import nn
 
 import vitlib
@@ -28,36 +28,10 @@ from vitlib.variants import (
     token_spread,
 )
 
-# nn.TransformerEncoderLayer's names -> ours (the map of notebook 05)
-THEIRS = {
-    "self_attn.in_proj_": "attn.qkv.",
-    "self_attn.out_proj.": "attn.proj.",
-    "linear1.": "mlp.fc1.",
-    "linear2.": "mlp.fc2.",
-    "norm1.": "norm1.",
-    "norm2.": "norm2.",
-}
-
 
 def torch_layer(block: nn.Module, dim: int, heads: int, hidden: int, *, norm_first: bool, batch_first: bool = True):
-    """nn.TransformerEncoderLayer with GELU, eps 1e-6 and no dropout, holding ``block``'s weights."""
-    layer = nn.TransformerEncoderLayer(
-        dim,
-        heads,
-        hidden,
-        dropout=0.0,
-        activation="gelu",
-        layer_norm_eps=1e-6,
-        batch_first=batch_first,
-        norm_first=norm_first,
-    )
-    ours = block.state_dict()
-    mapped = {}
-    for name in layer.state_dict():
-        prefix = next(p for p in THEIRS if name.startswith(p))
-        mapped[name] = ours[THEIRS[prefix] + name.removeprefix(prefix)]
-    layer.load_state_dict(mapped, strict=True)
-    return layer.eval()
+    """nn.TransformerEncoderLayer holding ``block``'s weights (tests/test_encoder.py's), in eval mode."""
+    return torch_layer_like(block, dim, heads, hidden, batch_first=batch_first, norm_first=norm_first).eval()
 
 
 def tokens(*shape, seed=0):
