@@ -82,6 +82,8 @@ class FigureWidget(widgets.VBox):
     watched and reachable the same way but not shown. State: ``readout`` (HTML), ``picture`` (the
     image shown), ``figure`` (the last ``Figure`` shown, or ``None``) and ``panels`` (its number of
     axes, colour bars included; also the CSS class ``t-panels-<n>`` of the picture, for the browser test).
+    The picture says what it shows (:func:`vitlib.viz.alt_text`): live, as its tooltip (the ``<img>``'s
+    title), and static, as the ``alt`` of the stored picture's metadata.
     """
 
     def __init__(self, controls: dict, *, summary, hidden: dict | None = None):
@@ -113,6 +115,8 @@ class FigureWidget(widgets.VBox):
             kept = [name for name in self.picture._dom_classes if not name.startswith("t-panels-")]
             self.picture._dom_classes = (*kept, f"t-panels-{self.panels}")
             self.picture.value = viz.figure_to_bytes(fig, dpi=SCALE * viz.DPI)
+            # The picture's text alternative: ipywidgets puts a widget's tooltip on its <img> as its title.
+            self.picture.tooltip = viz.alt_text(fig)
         self.picture.layout.width = f"{width}px"
 
     def watch(self, redraw, *more_controls) -> None:
@@ -137,11 +141,15 @@ class FigureWidget(widgets.VBox):
         return self._summary()
 
     def _repr_mimebundle_(self, **kwargs):
+        """``(data, metadata)``: the widget's view, its summary as text and the static picture, whose metadata holds
+        its text alternative (``{"image/jpeg": {"alt": ...}}``, as a :class:`vitlib.viz.Figure` displays)."""
         bundle = super()._repr_mimebundle_(**kwargs) or {}
+        metadata = {}
         if self.figure is not None:  # the static copy at 1x: small in the stored notebook
             bundle[f"image/{viz.FORMAT}"] = base64.b64encode(viz.figure_to_bytes(self.figure)).decode("ascii")
+            metadata[f"image/{viz.FORMAT}"] = {"alt": viz.alt_text(self.figure)}
         bundle["text/plain"] = self._summary()
-        return bundle
+        return bundle, metadata
 
 
 def _index(value, name: str, size: int, *, what: str = "an index", extra: str = "", low: int = 0) -> int:
