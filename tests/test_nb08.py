@@ -94,7 +94,7 @@ def test_mask_ratio_explorer_follows_its_slider_and_never_raises():
     assert int(explorer.mask.sum()) == 12 and not torch.equal(explorer.mask, first)
     explorer.slider.value = 0.5
     assert int(explorer.mask.sum()) == 8 and "keep round(16 x 0.50) = 8" in explorer.readout.value
-    bundle, _ = explorer._repr_mimebundle_()
+    bundle = explorer._repr_mimebundle_()
     assert "image/jpeg" in bundle and "8 of 16" in bundle["text/plain"]
 
 

@@ -290,7 +290,7 @@ def test_latent_interpolation_widget_moves_and_never_raises():
     torch.testing.assert_close(explorer.current, model.reconstruct(x[3:4])[0])
     explorer.second.value = 4
     torch.testing.assert_close(explorer.current, model.reconstruct(x[4:5])[0])
-    assert "latent interpolation: t = 1.00" in explorer._repr_mimebundle_()[0]["text/plain"]
+    assert "latent interpolation: t = 1.00" in explorer._repr_mimebundle_()["text/plain"]
     model.decoder.head = torch.nn.Linear(16, 3)  # break the model: the widget reports, never raises
     explorer.slider.value = 0.25
     assert "error" in explorer.readout.value

@@ -117,12 +117,8 @@ def test_an_invalid_size_on_one_side_names_only_that_side(explorer):
 
 def test_mimebundle_has_a_static_picture_and_a_meaningful_text(explorer):
     explorer.slider.value = 24
-    bundle, metadata = explorer._repr_mimebundle_()
+    bundle = explorer._repr_mimebundle_()
     picture = base64.b64decode(bundle[f"image/{viz.FORMAT}"])
-    # the picture's text alternative, in the stored output and on the live picture (its tooltip: the <img>'s title)
-    assert metadata == {f"image/{viz.FORMAT}": {"alt": viz.alt_text(explorer.figure)}}
-    assert explorer.picture.tooltip == viz.alt_text(explorer.figure)
-    assert "grid of 24 x 24 patches" in explorer.picture.tooltip
     # the static copy at 1x (small in a stored notebook), the picture shown at 2x
     assert Image.open(io.BytesIO(picture)).size == viz.figure_pixels(explorer.figure)
     assert Image.open(io.BytesIO(explorer.picture.value)).size == viz.figure_pixels(explorer.figure, dpi=2 * viz.DPI)
@@ -130,6 +126,29 @@ def test_mimebundle_has_a_static_picture_and_a_meaningful_text(explorer):
     assert text.startswith("patch explorer: china.jpg 96x144, patch size 24")
     assert "N = 4x6 = 24 tokens" in text and "3·24·24 = 1728" in text
     assert "application/vnd.jupyter.widget-view+json" in bundle  # the live widget, for JupyterLab
+
+
+def test_the_picture_says_what_it_shows_live_and_in_the_stored_output(explorer):
+    """IPython displays the widget with its static picture's text alternative as the picture's metadata (what a stored
+    notebook keeps, and the book puts on the <img>); the live picture carries it as its tooltip (the <img>'s title)."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.utils.capture import capture_output
+
+    explorer.slider.value = 24
+    alt = viz.alt_text(explorer.figure)
+    assert "grid of 24 x 24 patches" in alt and explorer.picture.tooltip == alt
+    shell = InteractiveShell.instance()
+    try:
+        with capture_output() as captured:
+            shell.display_formatter.format(explorer)  # what a cell ending in `explorer` does
+    finally:
+        InteractiveShell.clear_instance()
+    (output,) = captured.outputs
+    assert set(output.data) == set(explorer._repr_mimebundle_())
+    assert output.data["text/plain"] == explorer._repr_mimebundle_()["text/plain"]
+    assert output.metadata == {f"image/{viz.FORMAT}": {"alt": alt}} == explorer.picture_metadata()
+    explorer.slider.value = 16  # a new picture, a new text
+    assert explorer.picture.tooltip == viz.alt_text(explorer.figure) != alt
 
 
 def test_a_failing_figure_is_reported_in_the_readout_not_raised(explorer, monkeypatch):
@@ -237,7 +256,7 @@ def test_filter_explorer_slider_changes_the_picture_and_never_raises(weight, mon
     monkeypatch.setattr(viz, "plot_filter", lambda *a, **k: 1 / 0)
     explorer.slider.value = 3  # a failing plot shows the reason instead of raising
     assert "error" in explorer.readout.value and "division by zero" in explorer.readout.value
-    bundle, _ = explorer._repr_mimebundle_()
+    bundle = explorer._repr_mimebundle_()
     assert "image/jpeg" in bundle and bundle["text/plain"].startswith("filter explorer")
     with pytest.raises(ValueError, match=r"index must be an embedding dimension in 0\.\.9; got 10"):
         widgets.filter_explorer(weight, index=10)
@@ -293,7 +312,7 @@ def test_attention_explorer_moves_and_never_raises(digits_attention):
     explorer.query.value = 4
     assert explorer.readout.value.startswith("z, layer 1, mean of heads: patch 3")
     assert explorer.picture.value != first
-    bundle, _ = explorer._repr_mimebundle_()
+    bundle = explorer._repr_mimebundle_()
     assert "image/jpeg" in bundle and bundle["text/plain"].startswith("attention explorer: z")
     row = attention[1, 2].mean(0)[4]  # the picked weights are what the readout says
     assert f"{row.max().item():.2f}" in explorer.readout.value

@@ -141,15 +141,23 @@ class FigureWidget(widgets.VBox):
         return self._summary()
 
     def _repr_mimebundle_(self, **kwargs):
-        """``(data, metadata)``: the widget's view, its summary as text and the static picture, whose metadata holds
-        its text alternative (``{"image/jpeg": {"alt": ...}}``, as a :class:`vitlib.viz.Figure` displays)."""
         bundle = super()._repr_mimebundle_(**kwargs) or {}
-        metadata = {}
         if self.figure is not None:  # the static copy at 1x: small in the stored notebook
             bundle[f"image/{viz.FORMAT}"] = base64.b64encode(viz.figure_to_bytes(self.figure)).decode("ascii")
-            metadata[f"image/{viz.FORMAT}"] = {"alt": viz.alt_text(self.figure)}
         bundle["text/plain"] = self._summary()
-        return bundle, metadata
+        return bundle
+
+    def picture_metadata(self) -> dict:
+        """The display metadata of the static picture: its text alternative, ``{"image/jpeg": {"alt": ...}}`` (as a
+        :class:`vitlib.viz.Figure` displays), or ``{}`` before the first picture."""
+        return {} if self.figure is None else {f"image/{viz.FORMAT}": {"alt": viz.alt_text(self.figure)}}
+
+    def _ipython_display_(self):
+        # What IPython shows for the widget (the last expression of a cell, or display(w)): the bundle above, with
+        # the picture's metadata, which _repr_mimebundle_ cannot carry and keep returning the bundle alone.
+        from IPython.display import display
+
+        display(self._repr_mimebundle_(), metadata=self.picture_metadata(), raw=True)
 
 
 def _index(value, name: str, size: int, *, what: str = "an index", extra: str = "", low: int = 0) -> int:
