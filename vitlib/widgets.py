@@ -22,6 +22,7 @@ import html
 
 import ipywidgets as widgets
 import torch
+import traitlets
 from matplotlib.figure import Figure
 
 from . import checks, viz
@@ -60,6 +61,14 @@ def _error_html(error: Exception) -> str:
     return f"<b style='color:#c0392b'>error</b>: {html.escape(str(error))}"
 
 
+class _Picture(widgets.Image):
+    """An ``Image`` whose ``tooltip`` (its text alternative) reaches the page as the ``<img>``'s title. ipywidgets 8.1's
+    view reads ``description.length`` before it sets a tooltip, and an ``Image`` has no description, so the view
+    fails (jupyter-widgets/ipywidgets#3860, fixed by the open #3921); an empty one lets it set the title."""
+
+    description = traitlets.Unicode("").tag(sync=True)
+
+
 @contextlib.contextmanager
 def _inference(model: torch.nn.Module):
     """Run ``model`` in eval mode without gradients, then put every submodule back in the mode it had."""
@@ -92,7 +101,7 @@ class FigureWidget(widgets.VBox):
         # Not stretched by the flex column: the picture keeps the width that show() gives it, its natural size, and
         # in an output narrower than that (a projector at 1024 px, a side panel open) it shrinks to fit, its height
         # following (auto), never stretched.
-        self.picture = widgets.Image(
+        self.picture = _Picture(
             format=viz.FORMAT,
             layout=widgets.Layout(align_self="flex-start", max_width="100%", height="auto", object_fit="contain"),
         )
