@@ -264,8 +264,8 @@ def _panel_text(ax) -> str:
 def alt_text(fig: matplotlib.figure.Figure) -> str:
     """What ``fig`` shows, in words: the sentence its plot function set (:func:`set_description`), then what the
     figure itself says: its title, each panel's title, axis labels and legend (up to ``MAX_PANELS`` panels;
-    repeated ones once), and its colour bars' labels. The text alternative of its picture (an ``<img>``'s
-    ``alt``); never empty."""
+    repeated ones once, none that the sentence already says), and its colour bars' labels. The text alternative
+    of its picture (an ``<img>``'s ``alt``); never empty."""
     parts = []
     what = getattr(fig, "description", None)
     if what:
@@ -283,7 +283,7 @@ def alt_text(fig: matplotlib.figure.Figure) -> str:
                 bars.append(label)
             continue
         text = _panel_text(ax)
-        if text and text not in panels:
+        if text and text not in panels and text not in (what or ""):  # said once, not again
             panels.append(text)
     if panels:
         more = f"; and {len(panels) - MAX_PANELS} more" if len(panels) > MAX_PANELS else ""

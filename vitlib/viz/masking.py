@@ -110,7 +110,8 @@ def plot_patch_predictions(
     add_colorbar(fig, heat, axes[1, :].tolist(), label="P(shape)")
     return set_description(
         fig,
-        f"Per-patch predictions for {b} images in two rows. {row_names[0]}: each image with its true patches framed in "
-        f"orange. {row_names[1]}: the predicted probability per patch laid over the image as blocks, a wrong patch "
-        f"(threshold 0.5) framed in dashed cyan. Wrong patches per image: {', '.join(map(str, wrong))} of {gh * gw}",
+        f"Per-patch predictions for {b} images. Top row, {row_names[0]}: each image with its true patches framed in "
+        f"orange. Bottom row, {row_names[1]}: the predicted probability per patch laid over the image as blocks, a "
+        f"wrong patch (threshold 0.5) framed in dashed cyan. Wrong patches per image: {', '.join(map(str, wrong))} of "
+        f"{gh * gw}",
     )

@@ -61,7 +61,9 @@ def plot_images(images, titles=None, *, size: float = 2.6) -> Figure:
         if title:
             ax.set_title(title, fontsize=9)
     what = "An image" if len(images) == 1 else f"{len(images)} images side by side"
-    return set_description(fig, f"{what}, {w} x {h} pixels" + (" each" if len(images) > 1 else ""))
+    named = [str(t) for t in titles if t]
+    titled = f", titled {'; '.join(named)}" if named else ""
+    return set_description(fig, f"{what}, {w} x {h} pixels" + (" each" if len(images) > 1 else "") + titled)
 
 
 def draw_patch_grid(ax, image: torch.Tensor, patch_size: int, *, show_indices: bool = True, frame: int | None = None):
