@@ -9,7 +9,10 @@ natural size / 2, never stretched to the output's width) and that the whole widg
 1400 x 900 screen; optionally try a value the widget must show as invalid, and check that the
 invalid state keeps the layout (the same panels, the same picture size); check that on a narrow screen
 (800 px: a projector with the side panel open) the picture shrinks to fit its output, keeping its aspect
-ratio, and is back at its natural size on the wide screen; and check that no cell
+ratio, and is back at its natural size on the wide screen; check that the picture says what it shows (its
+``<img>``'s title, the figure's text alternative from vitlib.viz); for the rows with ``keyboard`` steps, drive
+the widget by keyboard alone (Tab from the output area to each control in turn, arrow keys on a slider, typing
+into a box) and check that the readout and the picture follow; and check that no cell
 raised an error it was not tagged to raise. All notebooks open in one JupyterLab page, each in its own
 tab and kernel, and start running at once, so that their kernels work while earlier widgets are
 checked. A failure saves a screenshot under ``test-artifacts/`` and prints its path. The server and
@@ -43,6 +46,17 @@ FALLBACK_TEXT = ("VBox(", "HBox(", "IntSlider(", "Dropdown(", "interactive(", "p
 
 
 @dataclass(frozen=True)
+class Keys:
+    """One keyboard step: Tab once, which must bring the focus to ``focus`` (a selector inside the widget's output),
+    then press ``keys`` there (Playwright key names, or text to type); after keys, the picture must change and each
+    ``expect`` selector's text match its regex."""
+
+    focus: str
+    keys: tuple[str, ...] = ()
+    expect: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
 class Case:
     """One widget of one notebook, and what moving it must change.
 
@@ -58,6 +72,7 @@ class Case:
                its layout: the same number of panels (the picture's ``t-panels-<n>`` class) and picture size;
                ``invalid_redraws``: whether the picture then changes (it shows what is wrong) or is kept
     run        "all": Run All Cells; "through": run the cells up to and including the widget's cell
+    keyboard   steps by keyboard alone (Keys), from the focus on the widget's output area, after the other checks
     """
 
     notebook: str
@@ -73,6 +88,7 @@ class Case:
     run: str = "all"
     run_timeout_s: float = 120.0
     max_height: int = 900  # the whole widget (controls, readout, picture) on one 1400 x 900 screen
+    keyboard: tuple[Keys, ...] = ()
 
 
 # One row per notebook that has a widget. The widgets follow CONTRIBUTING.md: `t-...` classes on the
@@ -156,6 +172,15 @@ CASES = [
         value="0.5",  # from 0.75, 196 patches
         expect={".t-readout": r"mask ratio 0\.50, seed 0: keep round\(196 x 0\.50\) = 98 of 196 patches"},
         run="through",
+        # By keyboard alone: Tab to the slider, one arrow left (a step of 0.05), Tab past the slider's value box to
+        # the seed, and type a new seed; the arrow and the new seed each redraw the picture.
+        keyboard=(
+            Keys(
+                "[role=slider]", ("ArrowLeft",), {".t-readout": r"^mask ratio 0\.45: keep round\(196 x 0\.55\) = 108 "}
+            ),
+            Keys(".t-slider .widget-readout"),
+            Keys(".t-seed input", ("Control+A", "3", "Enter")),
+        ),
     ),
 ]
 
@@ -448,6 +473,59 @@ def _check_controls_on_a_projector(page, output) -> None:
         page.set_viewport_size(wide)
 
 
+# Where the focus is, and whether it is inside the widget's output (the cell marked data-test-widget-cell).
+FOCUS = """([key, selector]) => {
+  const active = document.activeElement;
+  const output = document.querySelector(`[data-test-widget-cell='${key}'] .jp-OutputArea`);
+  const target = output && output.querySelector(selector);
+  const at = active && `${active.tagName}.${String(active.className).slice(0, 60)} role=${active.getAttribute('role')}`;
+  return {ok: !!target && (active === target || target.contains(active)), at};
+}"""
+START_IN_OUTPUT = """(key) => {
+  const output = document.querySelector(`[data-test-widget-cell='${key}'] .jp-OutputArea`);
+  output.setAttribute('tabindex', '-1');
+  output.focus();
+}"""
+MIN_ALT_WORDS = 8
+
+
+def _check_text_alternative(picture, what: str) -> str:
+    """The live picture's text alternative (the title ipywidgets puts on the <img>): a sentence, not empty."""
+    title = picture.evaluate("el => (el.tagName === 'IMG' ? el : el.querySelector('img')).getAttribute('title')")
+    assert title and len(title.split()) >= MIN_ALT_WORDS, (
+        f"{what}: the picture says nothing of what it shows: {title!r}"
+    )
+    return title
+
+
+def _check_keyboard(page, output, case: Case) -> None:
+    """Drive the widget by keyboard alone: from its output area, Tab to each control of ``case.keyboard`` in turn and
+    press its keys; the readout and the picture follow."""
+    key = _key(case)
+    picture = output.locator(case.picture).first
+    page.evaluate(START_IN_OUTPUT, key)
+    for step in case.keyboard:
+        page.keyboard.press("Tab")
+        focus = page.evaluate(FOCUS, [key, step.focus])
+        assert focus["ok"], f"Tab did not reach {step.focus!r}; the focus is on {focus['at']}"
+        if not step.keys:
+            continue
+        watched = {selector: output.locator(selector).first for selector in step.expect}
+        before = {selector: _settled_text(locator) for selector, locator in watched.items()}
+        old = picture.evaluate(PICTURE)
+        for name in step.keys:
+            page.keyboard.press(name) if len(name) > 1 else page.keyboard.type(name)
+        what = f"after pressing {' '.join(step.keys)} on {step.focus}"
+        for selector, pattern in step.expect.items():
+            text = _wait_text_change(page, watched[selector], before[selector], f"{what}, {selector}")
+            assert re.search(pattern, text), f"{what}: {selector} shows {text!r}"
+        _wait_picture_change(page, picture, old["src"], what)
+        assert picture.evaluate(PICTURE)["sha256"] != old["sha256"], f"{what}: the picture's data did not change"
+        _check_text_alternative(picture, what)
+        focus = page.evaluate(FOCUS, [key, step.focus])
+        assert focus["ok"], f"{what}: the focus left the control for {focus['at']}"
+
+
 def _check_widget(page, server: LabServer, case: Case, timings: dict, seen: dict) -> None:
     path, key = f"notebooks/{case.notebook}", _key(case)
     opened = page.opened[key]
@@ -533,6 +611,12 @@ def _check_widget(page, server: LabServer, case: Case, timings: dict, seen: dict
 
     if picture is not None:  # a narrow screen (a projector, a side panel open): shrunk to fit, never stretched
         _check_narrow(page, picture, size_valid)
+        _check_text_alternative(picture, f"after setting {case.value}")
+
+    if case.keyboard:
+        t = time.perf_counter()
+        _check_keyboard(page, output, case)
+        timings["keyboard"] = time.perf_counter() - t
     _check_controls_on_a_projector(page, output)
 
     # Nothing went wrong on the way: no error output anywhere, no widget reporting an error.

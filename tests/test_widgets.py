@@ -128,6 +128,29 @@ def test_mimebundle_has_a_static_picture_and_a_meaningful_text(explorer):
     assert "application/vnd.jupyter.widget-view+json" in bundle  # the live widget, for JupyterLab
 
 
+def test_the_picture_says_what_it_shows_live_and_in_the_stored_output(explorer):
+    """IPython displays the widget with its static picture's text alternative as the picture's metadata (what a stored
+    notebook keeps, and the book puts on the <img>); the live picture carries it as its tooltip (the <img>'s title)."""
+    from IPython.core.interactiveshell import InteractiveShell
+    from IPython.utils.capture import capture_output
+
+    explorer.slider.value = 24
+    alt = viz.alt_text(explorer.figure)
+    assert "grid of 24 x 24 patches" in alt and explorer.picture.tooltip == alt
+    shell = InteractiveShell.instance()
+    try:
+        with capture_output() as captured:
+            shell.display_formatter.format(explorer)  # what a cell ending in `explorer` does
+    finally:
+        InteractiveShell.clear_instance()
+    (output,) = captured.outputs
+    assert set(output.data) == set(explorer._repr_mimebundle_())
+    assert output.data["text/plain"] == explorer._repr_mimebundle_()["text/plain"]
+    assert output.metadata == {f"image/{viz.FORMAT}": {"alt": alt}} == explorer.picture_metadata()
+    explorer.slider.value = 16  # a new picture, a new text
+    assert explorer.picture.tooltip == viz.alt_text(explorer.figure) != alt
+
+
 def test_a_failing_figure_is_reported_in_the_readout_not_raised(explorer, monkeypatch):
     def broken(*args, **kwargs):
         raise RuntimeError("figure broke")

@@ -28,6 +28,7 @@ from collections.abc import Callable
 
 import ipywidgets as widgets
 import torch
+import traitlets
 from matplotlib.figure import Figure
 
 from . import analysis, checks, viz
@@ -59,6 +60,14 @@ def _wide() -> widgets.Layout:
     return widgets.Layout(width=SLIDER_WIDTH)
 
 
+class _Picture(widgets.Image):
+    """An ``Image`` whose ``tooltip`` (its text alternative) reaches the page as the ``<img>``'s title. ipywidgets 8.1's
+    view reads ``description.length`` before it sets a tooltip, and an ``Image`` has no description, so the view
+    fails (jupyter-widgets/ipywidgets#3860, fixed by the open #3921); an empty one lets it set the title."""
+
+    description = traitlets.Unicode("").tag(sync=True)
+
+
 class FigureWidget(widgets.VBox):
     """Controls in a row, a readout, and a picture; its display also offers a static copy of the picture.
 
@@ -75,6 +84,8 @@ class FigureWidget(widgets.VBox):
     wrong). State: ``readout`` (HTML), ``picture`` (the image shown), ``figure`` (the last ``Figure`` shown,
     or ``None``) and ``panels`` (its number of axes, colour bars included; also the CSS class
     ``t-panels-<n>`` of the picture, for the browser test).
+    The picture says what it shows (:func:`vitlib.viz.alt_text`): live, as its tooltip (the ``<img>``'s
+    title), and static, as the ``alt`` of the stored picture's metadata.
     """
 
     def __init__(
@@ -94,7 +105,7 @@ class FigureWidget(widgets.VBox):
         # Not stretched by the flex column: the picture keeps the width that show() gives it, its natural size, and
         # in an output narrower than that (a projector at 1024 px, a side panel open) it shrinks to fit, its height
         # following (auto), never stretched.
-        self.picture = widgets.Image(
+        self.picture = _Picture(
             format=viz.FORMAT,
             layout=widgets.Layout(align_self="flex-start", max_width="100%", height="auto", object_fit="contain"),
         )
@@ -148,6 +159,8 @@ class FigureWidget(widgets.VBox):
             kept = [c for c in self.picture._dom_classes if not c.startswith("t-panels-")]
             self.picture._dom_classes = (*kept, f"t-panels-{self.panels}")
             self.picture.value = viz.figure_to_bytes(fig, dpi=SCALE * viz.DPI)
+            # The picture's text alternative: ipywidgets puts a widget's tooltip on its <img> as its title.
+            self.picture.tooltip = viz.alt_text(fig)
         self.picture.layout.width = f"{width}px"
 
     def watch(self, *more_controls) -> FigureWidget:
@@ -180,6 +193,18 @@ class FigureWidget(widgets.VBox):
             bundle[f"image/{viz.FORMAT}"] = base64.b64encode(viz.figure_to_bytes(self.figure)).decode("ascii")
         bundle["text/plain"] = self.summary()
         return bundle
+
+    def picture_metadata(self) -> dict:
+        """The display metadata of the static picture: its text alternative, ``{"image/jpeg": {"alt": ...}}`` (as a
+        :class:`vitlib.viz.Figure` displays), or ``{}`` before the first picture."""
+        return {} if self.figure is None else {f"image/{viz.FORMAT}": {"alt": viz.alt_text(self.figure)}}
+
+    def _ipython_display_(self):
+        # What IPython shows for the widget (the last expression of a cell, or display(w)): the bundle above, with
+        # the picture's metadata, which _repr_mimebundle_ cannot carry and keep returning the bundle alone.
+        from IPython.display import display
+
+        display(self._repr_mimebundle_(), metadata=self.picture_metadata(), raw=True)
 
 
 class _Typed(widgets.HBox):

@@ -8,7 +8,8 @@
   :mod:`~vitlib.viz.training` (06, 11, 12), :mod:`~vitlib.viz.vae` (07),
   :mod:`~vitlib.viz.masking` (08).
 
-Every ``plot_*`` function returns a ``matplotlib.figure.Figure`` and draws nothing on screen itself, so
+Every ``plot_*`` function returns a ``matplotlib.figure.Figure`` (:class:`~vitlib.viz.core.Figure`, which
+carries its text alternative, :func:`~vitlib.viz.core.alt_text`) and draws nothing on screen itself, so
 figures are testable without a display and widgets can reuse them; ``draw_*`` functions draw into given
 axes, so that composite figures are built from the single plots. Computation lives with the model code
 (e.g. :func:`vitlib.analysis.cls_attention_maps`); these modules only draw. Figures are small on purpose:
@@ -27,9 +28,15 @@ from .attention import (
     token_name,
 )
 from .core import (
+    CMAPS,
+    DIVERGING,
     DPI,
     FORMAT,
+    LINE_COLORS,
+    MARKERS,
+    Figure,
     add_colorbar,
+    alt_text,
     draw_patch_lines,
     epoch_means,
     figure_pixels,
@@ -37,6 +44,7 @@ from .core import (
     grey,
     new_figure,
     overlay_heatmap,
+    set_description,
     tile_array,
     tile_images,
     to_numpy_image,
@@ -68,9 +76,15 @@ __all__ = [
     "plot_attention_steps",
     "plot_pipeline",
     "plot_rollout_comparison",
+    "CMAPS",
+    "DIVERGING",
     "DPI",
     "FORMAT",
+    "Figure",
+    "LINE_COLORS",
+    "MARKERS",
     "add_colorbar",
+    "alt_text",
     "as_filters",
     "draw_patch_grid",
     "draw_patch_lines",
@@ -109,6 +123,7 @@ __all__ = [
     "plot_runs",
     "plot_token_matrix",
     "plot_vae_losses",
+    "set_description",
     "tile_array",
     "tile_images",
     "to_numpy_image",

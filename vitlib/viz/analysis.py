@@ -9,7 +9,7 @@ from __future__ import annotations
 import torch
 from matplotlib.figure import Figure
 
-from .core import add_colorbar, new_figure, overlay_heatmap, to_numpy_image
+from .core import LINE_COLORS, MARKERS, add_colorbar, new_figure, overlay_heatmap, set_description, to_numpy_image
 
 __all__ = ["plot_attention_distance", "plot_rollout_comparison"]
 
@@ -24,7 +24,7 @@ def plot_attention_distance(
 ) -> Figure:
     """The ViT paper's figure 7 (right) for one model: ``(depth, heads)`` distances in pixels.
 
-    Layer on the x axis, one dot per head (one colour per head, the same
+    Layer on the x axis, one dot per head (one colour and marker per head, the same
     across layers). ``largest`` (the largest distance on the grid) and
     ``uniform`` (the distance of attention spread evenly over all patches)
     are drawn as dashed reference lines when given.
@@ -39,7 +39,8 @@ def plot_attention_distance(
     fig = new_figure(size * 1.35, size)
     ax = fig.subplots()
     for h in range(heads):
-        ax.scatter(range(depth), values[:, h], s=28, label=f"head {h}", zorder=3)
+        style = {"color": LINE_COLORS[h % len(LINE_COLORS)], "marker": MARKERS[h % len(MARKERS)]}
+        ax.scatter(range(depth), values[:, h], s=28, label=f"head {h}", zorder=3, **style)
     for y, text in ((largest, "largest distance on the grid"), (uniform, "attention spread evenly")):
         if y is not None:
             ax.axhline(y, color="grey", lw=0.8, ls="--", zorder=1)
@@ -54,7 +55,16 @@ def plot_attention_distance(
     ax.grid(alpha=0.3)
     ax.legend(fontsize=6, ncols=min(heads, 4), loc="lower right")
     ax.set_title(title or "how far each head looks", fontsize=9)
-    return fig
+    references = ((largest, "the largest distance on the grid"), (uniform, "attention spread evenly"))
+    lines = [f"{text} at {y:.1f}" for y, text in references if y is not None]
+    per_layer = "; ".join(f"layer {i}: {values[i].min():.1f} to {values[i].max():.1f}" for i in range(depth))
+    return set_description(
+        fig,
+        f"A dot chart of the mean attention distance in pixels of each of {heads} heads (one colour and marker per "
+        f"head) in each of {depth} layers"
+        + (f", with dashed lines for {' and '.join(lines)}" if lines else "")
+        + f". Range over the heads, {per_layer}",
+    )
 
 
 def plot_rollout_comparison(
@@ -102,4 +112,9 @@ def plot_rollout_comparison(
                 ax.set_title(columns[j], fontsize=8)
     if suptitle:
         fig.suptitle(suptitle, fontsize=9)
-    return fig
+    names = ", ".join(str(name) for name in panels)
+    return set_description(
+        fig,
+        f"{b} image{'s' if b > 1 else ''}, one per row, each followed by heat maps laid over it: {names}; each "
+        "column on its own colour scale, with a colour bar under it",
+    )

@@ -13,7 +13,7 @@ from matplotlib.patches import Rectangle
 
 from .. import analysis, checks
 from ..patches import grid_size
-from .core import add_colorbar, draw_patch_lines, new_figure, overlay_heatmap, to_numpy_image
+from .core import add_colorbar, draw_patch_lines, new_figure, overlay_heatmap, set_description, to_numpy_image
 
 __all__ = [
     "plot_attention",
@@ -94,7 +94,13 @@ def plot_attention(
         image = _draw_attention_matrix(ax, array, num_prefix_tokens=num_prefix_tokens, query=query, vmin=vmin, vmax=top)
         ax.set_title(name or f"attention weights, {array.shape[0]} tokens", fontsize=9)
     add_colorbar(fig, image, list(axes), label="attention weight")
-    return fig
+    what = "An attention matrix" if len(arrays) == 1 else f"{len(arrays)} attention matrices side by side"
+    framed = f"; the row of token {query} is framed" if query is not None else ""
+    return set_description(
+        fig,
+        f"{what} as heat maps on one colour scale: row i, the query, is how much token i takes from each token (the "
+        f"key), and every row sums to 1{framed}",
+    )
 
 
 def plot_attention_panel(
@@ -142,7 +148,13 @@ def plot_attention_panel(
     right.set_xticks([])
     right.set_yticks([])
     add_colorbar(fig, overlay, right, label=f"weight from {name}")
-    return fig
+    top = int(row.argmax())
+    return set_description(
+        fig,
+        f"Left, an attention matrix of {n} tokens as a heat map, the row of {name} framed; right, the image with the "
+        f"weights {name} gives each patch laid over it as a heat map, largest ({row.max():.2f}) on patch {top} (row "
+        f"{top // gw}, column {top % gw})",
+    )
 
 
 def plot_cls_attention_heads(
@@ -187,7 +199,18 @@ def plot_cls_attention_heads(
                 ax.set_title(columns[j], fontsize=8)
     add_colorbar(fig, overlay, axes[:, 1:].ravel().tolist(), label="[CLS] attention weight")
     fig.suptitle(f"what [CLS] looks at in layer {layer % depth} (of {depth})", fontsize=9)
-    return fig
+    peaks = "; ".join(f"{titles[i] or f'image {i}'}: {_peak(maps[i, -1], gw)}" for i in range(b))
+    return set_description(
+        fig,
+        f"[CLS]'s attention over {b} image{'s' if b > 1 else ''}, one row each: the image, then one heat map per head "
+        f"({heads}) and their mean, laid over the grey image on one colour scale. Where the mean is largest: {peaks}",
+    )
+
+
+def _peak(heat: torch.Tensor, gw: int) -> str:
+    """Where a ``(gh, gw)`` map is largest, in words: ``"patch 5 (row 1, column 1)"``."""
+    k = int(heat.flatten().argmax())
+    return f"patch {k} (row {k // gw}, column {k % gw})"
 
 
 def plot_cls_attention(
@@ -215,4 +238,10 @@ def plot_cls_attention(
         for ax in axes[2 * i : 2 * i + 2]:
             ax.set_axis_off()
     add_colorbar(fig, overlay, list(axes), label="[CLS] attention weight")
-    return fig
+    gw = maps.shape[-1]
+    peaks = "; ".join(f"{titles[i] or f'image {i}'}: {_peak(maps[i], gw)}" for i in range(b))
+    return set_description(
+        fig,
+        f"{b} image{'s' if b > 1 else ''}, each beside its [CLS] attention map laid over it as a heat map, on one "
+        f"colour scale. Where each map is largest: {peaks}",
+    )

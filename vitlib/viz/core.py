@@ -1,5 +1,6 @@
 """What every picture shares: figure creation, encoding, images as arrays, tiles on a canvas,
-patch-grid lines, colour bars and heat maps laid over an image.
+patch-grid lines, colour bars and heat maps laid over an image; the colours every picture may use, and
+each figure's text alternative (:func:`alt_text`).
 
 Pixel convention (one, everywhere): images are drawn with ``imshow``'s default extent, so pixel
 ``(r, c)`` is centred on ``(c, r)`` and the edge between patch ``k - 1`` and patch ``k`` lies at
@@ -10,17 +11,23 @@ from __future__ import annotations
 
 import io
 
+import matplotlib.figure
 import numpy as np
 import torch
 import torch.nn.functional as F
-from matplotlib.figure import Figure
 
 from .. import checks
 
 __all__ = [
+    "CMAPS",
+    "DIVERGING",
     "DPI",
     "FORMAT",
+    "Figure",
+    "LINE_COLORS",
+    "MARKERS",
     "add_colorbar",
+    "alt_text",
     "draw_patch_lines",
     "epoch_means",
     "figure_pixels",
@@ -28,6 +35,7 @@ __all__ = [
     "grey",
     "new_figure",
     "overlay_heatmap",
+    "set_description",
     "tile_array",
     "tile_images",
     "to_numpy_image",
@@ -37,21 +45,31 @@ __all__ = [
 DPI = 80
 FORMAT = "jpeg"  # photos are 6x smaller as JPEG than as PNG, and figures are stored in notebooks
 HEAT_CMAP = "inferno"
+DIVERGING = "RdBu_r"  # signed values (weights, position tables): red +, blue -, white 0
+# The colour maps a picture may use, all readable with the common colour-vision deficiencies (tests check every
+# figure): perceptually uniform ones for magnitudes, one diverging map that runs blue to red (never red to green),
+# single-hue Blues (lightness alone) for counts, and grey for the images themselves.
+CMAPS = frozenset({"viridis", "cividis", "magma", "inferno", "plasma", DIVERGING, "Blues", "gray"})
+# Lines, dots and frames that must be told apart: Okabe and Ito's colours, distinct with deuteranopia, protanopia
+# and tritanopia (tests/test_viz_accessibility.py simulates each), each series also with its own marker.
+LINE_COLORS = ("#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000")
+MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*")
 
 
 def new_figure(width: float, height: float) -> Figure:
-    """A ``Figure`` of ``width x height`` inches at :data:`DPI`, laid out by matplotlib's constrained layout."""
+    """A :class:`Figure` (one that says what it shows) of ``width x height`` inches at :data:`DPI`, laid out by
+    matplotlib's constrained layout."""
     return Figure(figsize=(width, height), dpi=DPI, layout="constrained")
 
 
-def figure_to_bytes(fig: Figure, *, format: str = FORMAT, dpi: int = DPI) -> bytes:
+def figure_to_bytes(fig: matplotlib.figure.Figure, *, format: str = FORMAT, dpi: int = DPI) -> bytes:
     """The encoded image of a figure, JPEG by default (for widgets and tests); ``figure_pixels`` gives its size."""
     buffer = io.BytesIO()
     fig.savefig(buffer, format=format, dpi=dpi)
     return buffer.getvalue()
 
 
-def figure_pixels(fig: Figure, *, dpi: int = DPI) -> tuple[int, int]:
+def figure_pixels(fig: matplotlib.figure.Figure, *, dpi: int = DPI) -> tuple[int, int]:
     """The ``(width, height)`` in pixels of :func:`figure_to_bytes` at ``dpi`` (no tight bounding box)."""
     width, height = fig.get_size_inches()
     return int(round(width * dpi)), int(round(height * dpi))
@@ -121,7 +139,7 @@ def draw_patch_lines(ax, grid, patch_size: int, *, color: str = "white", lw: flo
         ax.axvline(c * patch_size - 0.5, color=color, lw=lw)
 
 
-def add_colorbar(fig: Figure, mappable, ax, *, label: str | None = None, fontsize: int = 7):
+def add_colorbar(fig: matplotlib.figure.Figure, mappable, ax, *, label: str | None = None, fontsize: int = 7):
     """A colour bar for ``mappable`` beside ``ax`` (one axes or a list of them), labelled; returns it."""
     bar = fig.colorbar(mappable, ax=ax, shrink=0.8, pad=0.02)
     if label:
@@ -170,3 +188,109 @@ def epoch_means(values, steps_per_epoch: int) -> tuple[np.ndarray, np.ndarray]:
     epochs = len(values) // steps_per_epoch
     means = values[: epochs * steps_per_epoch].reshape(epochs, steps_per_epoch).mean(1)
     return (np.arange(epochs) + 1) * steps_per_epoch, means
+
+
+# --- text alternatives: what a figure shows, in words ---------------------------------------------------------------
+
+
+class Figure(matplotlib.figure.Figure):
+    """A matplotlib ``Figure`` that carries its text alternative: displayed in a notebook, its picture's display
+    metadata holds ``{"image/jpeg": {"alt": alt_text(fig)}}`` (for each image type IPython draws it as), which
+    the book (tools/build_book.py) and nbconvert's HTML put on the ``<img>``. Every ``plot_*`` figure is one
+    (:func:`new_figure`); the plot function says what it shows with :func:`set_description`."""
+
+    description: str | None = None
+
+    def _repr_mimebundle_(self, include=None, exclude=None):
+        # No data of its own: IPython's figure formatters (the inline backend's figure_formats) draw the picture.
+        return {}, {mime: {"alt": alt_text(self)} for mime in _image_types(self)}
+
+
+def _image_types(fig) -> list[str]:
+    """The image types that IPython's display formatters draw ``fig`` as (``["image/jpeg"]`` in the series)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:  # pragma: no cover - IPython comes with ipykernel and ipywidgets
+        return []
+    shell = get_ipython()
+    if shell is None:
+        return []
+    found = []
+    for mime, formatter in shell.display_formatter.formatters.items():
+        if mime.startswith("image/"):
+            try:
+                formatter.lookup(fig)
+            except KeyError:
+                continue
+            found.append(mime)
+    return found
+
+
+def set_description(fig: matplotlib.figure.Figure, text: str) -> matplotlib.figure.Figure:
+    """Say what ``fig`` shows, in one sentence (a plot function does this before it returns the figure);
+    :func:`alt_text` adds the figure's titles and labels. Returns ``fig``."""
+    if not isinstance(text, str) or not text.strip():
+        raise ValueError(f"a figure's description must be a sentence; got {text!r}.")
+    fig.description = " ".join(text.split())
+    return fig
+
+
+MAX_PANELS = 8  # panels named in a text alternative; more are counted
+
+
+def _clean(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def _panel_text(ax) -> str:
+    """One axes in words: its title, then its axis labels and legend entries."""
+    title = _clean(" ".join(t for t in (ax.get_title("left"), ax.get_title(), ax.get_title("right")) if t))
+    details = []
+    # An axis without ticks is no scale: its label names a row of panels (y) or says what is below the panel (x).
+    for axis, label, ticks in (("x", ax.get_xlabel(), ax.get_xticks()), ("y", ax.get_ylabel(), ax.get_yticks())):
+        if label:
+            name = axis if len(ticks) else {"x": "below", "y": "row"}[axis]
+            details.append(f"{name}: {_clean(label)}")
+    legend = ax.get_legend()
+    if legend is not None:
+        entries = [_clean(t.get_text()) for t in legend.get_texts() if t.get_text()]
+        if entries:
+            details.append("legend: " + ", ".join(entries))
+    if title and details:
+        return f"{title} ({'; '.join(details)})"
+    return title or "; ".join(details)
+
+
+def alt_text(fig: matplotlib.figure.Figure) -> str:
+    """What ``fig`` shows, in words: the sentence its plot function set (:func:`set_description`), then what the
+    figure itself says: its title, each panel's title, axis labels and legend (up to ``MAX_PANELS`` panels;
+    repeated ones once, none that the sentence already says), and its colour bars' labels. The text alternative
+    of its picture (an ``<img>``'s ``alt``); never empty."""
+    parts = []
+    what = getattr(fig, "description", None)
+    if what:
+        parts.append(what.rstrip(".") + ".")
+    suptitle = _clean(fig.get_suptitle()) if hasattr(fig, "get_suptitle") else ""
+    if suptitle:
+        parts.append(f"Title: {suptitle}.")
+    panels, bars = [], []
+    for ax in fig.axes:
+        if not ax.get_visible():
+            continue
+        if ax.get_label() == "<colorbar>":
+            label = _clean(ax.get_ylabel() or ax.get_xlabel())
+            if label and label not in bars:
+                bars.append(label)
+            continue
+        text = _panel_text(ax)
+        if text and text not in panels and text not in (what or ""):  # said once, not again
+            panels.append(text)
+    if panels:
+        more = f"; and {len(panels) - MAX_PANELS} more" if len(panels) > MAX_PANELS else ""
+        parts.append(("Panel: " if len(panels) == 1 else "Panels: ") + "; ".join(panels[:MAX_PANELS]) + more + ".")
+    if bars:
+        parts.append(("Colour bar: " if len(bars) == 1 else "Colour bars: ") + "; ".join(bars) + ".")
+    if not parts:
+        count = sum(ax.get_label() != "<colorbar>" for ax in fig.axes)
+        parts.append(f"A figure with {count} panel{'s' if count != 1 else ''} and no title.")
+    return " ".join(parts)

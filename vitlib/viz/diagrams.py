@@ -8,12 +8,11 @@ from __future__ import annotations
 
 import numpy as np
 import torch
-from matplotlib.figure import Figure
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
 from ..checks import float_images, positive_int
 from ..patches import grid_size
-from .core import DPI, to_numpy_image
+from .core import DIVERGING, DPI, Figure, set_description, to_numpy_image
 from .patches import mosaic_array
 
 __all__ = ["attention_steps", "pipeline_stages", "plot_attention_steps", "plot_pipeline"]
@@ -111,7 +110,10 @@ def plot_pipeline(
             inset = fig.add_axes((x + bw / 2 - inset_w / 2, y + 0.45 * bh, inset_w, inset_h))
             inset.imshow(picture, interpolation="nearest")
             inset.set_axis_off()
-    return fig
+    flow = " → ".join(f"{', '.join(what.splitlines())}: {shape}" for what, shape in stages)
+    pictured = " (the first two boxes show the image, whole and cut into its patches)" if image is not None else ""
+    what = "A diagram of a Vision Transformer's forward pass for one image, each stage with its shape"
+    return set_description(fig, f"{what}{pictured}: {flow}")
 
 
 def _one_head(t, name: str) -> torch.Tensor:
@@ -149,7 +151,7 @@ def _matrix(fig: Figure, ax, array: np.ndarray, title: str, rows: list[str], col
     """One panel: ``signed`` values on a diverging scale centred on 0, else weights on a 0-based one."""
     if signed:
         bound = max(float(np.abs(array).max()), 1e-6)
-        image = ax.imshow(array, cmap="coolwarm", aspect="auto", interpolation="nearest", vmin=-bound, vmax=bound)
+        image = ax.imshow(array, cmap=DIVERGING, aspect="auto", interpolation="nearest", vmin=-bound, vmax=bound)
     else:
         image = ax.imshow(array, cmap="magma", aspect="auto", interpolation="nearest", vmin=0)
     ax.set_title(title, fontsize=8)
@@ -192,4 +194,9 @@ def plot_attention_steps(q, k, v, *, num_prefix_tokens: int = 1, size: float = 2
     for ax in axes[1:]:
         ax.set_yticklabels([])
     axes[0].set_ylabel("token (query row)", fontsize=7)
-    return fig
+    return set_description(
+        fig,
+        f"Scaled dot-product attention for one head and {n} tokens, in five heat maps from left to right, each with "
+        "its colour bar: the queries, the keys, the scores, the softmax weights (each row sums to 1) and the output; "
+        "the square maps have their numbers written in",
+    )

@@ -9,11 +9,13 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
 from ..patches import grid_size, patchify
-from .core import add_colorbar, draw_patch_lines, new_figure, tile_images, to_numpy_image
+from .core import LINE_COLORS, add_colorbar, draw_patch_lines, new_figure, set_description, tile_images, to_numpy_image
 
 __all__ = ["plot_masking", "plot_patch_predictions"]
 
 HIDDEN = 0.35  # the opaque grey of a hidden patch: nothing of the image shows through
+TRUTH = LINE_COLORS[1]  # orange frames: the true patches, over the grey image
+WRONG = "cyan"  # dashed cyan frames: wrong patches, over magma (which holds no cyan)
 
 
 def plot_masking(image: torch.Tensor, patch_size: int, mask: torch.Tensor, *, size: float = 2.6) -> Figure:
@@ -50,7 +52,12 @@ def plot_masking(image: torch.Tensor, patch_size: int, mask: torch.Tensor, *, si
     for ax in axes:
         ax.set_xticks([])
         ax.set_yticks([])
-    return fig
+    return set_description(
+        fig,
+        f"MAE-style masking in three panels: the image cut into {gh * gw} patches; the same image with the "
+        f"{gh * gw - keep} hidden patches painted over in grey; and the {keep} kept patches pulled together, the "
+        "encoder's whole input",
+    )
 
 
 def plot_patch_predictions(
@@ -65,9 +72,9 @@ def plot_patch_predictions(
 ) -> Figure:
     """Per-patch predictions: ``images`` ``(B, C, H, W)``, ``labels`` and ``probs`` ``(B, N)``.
 
-    Top row: each image with its true patches framed in green. Bottom row: the predicted probability per
-    patch over the image (one value per patch, so drawn as blocks) with a colour bar; a red frame marks a
-    patch where the prediction (threshold 0.5) is wrong. ``row_names`` label the rows.
+    Top row: each image with its true patches framed in orange. Bottom row: the predicted probability per
+    patch over the image (one value per patch, so drawn as blocks) with a colour bar; a dashed cyan frame marks
+    a patch where the prediction (threshold 0.5) is wrong. ``row_names`` label the rows.
     """
     b = min(len(images), max_images)
     h, w = images.shape[-2:]
@@ -79,6 +86,7 @@ def plot_patch_predictions(
         )
     fig = new_figure(b * size + 0.8, 2 * size + 0.4)
     axes = fig.subplots(2, b, squeeze=False)
+    wrong = []
     for i in range(b):
         truth = labels[i].reshape(gh, gw).bool()
         prob = probs[i].detach().float().reshape(gh, gw)
@@ -93,10 +101,17 @@ def plot_patch_predictions(
             for c in range(gw):
                 xy = (c * patch_size - 0.5, r * patch_size - 0.5)
                 if truth[r, c]:
-                    axes[0, i].add_patch(Rectangle(xy, patch_size, patch_size, fill=False, ec="#2ecc71", lw=1.0))
+                    axes[0, i].add_patch(Rectangle(xy, patch_size, patch_size, fill=False, ec=TRUTH, lw=1.0))
                 if bool(prob[r, c] > 0.5) != bool(truth[r, c]):
-                    axes[1, i].add_patch(Rectangle(xy, patch_size, patch_size, fill=False, ec="red", lw=1.2))
+                    axes[1, i].add_patch(Rectangle(xy, patch_size, patch_size, fill=False, ec=WRONG, lw=1.2, ls="--"))
+        wrong.append(int(((prob > 0.5) != truth).sum()))
     axes[0, 0].set_ylabel(row_names[0], fontsize=8)
     axes[1, 0].set_ylabel(row_names[1], fontsize=8)
     add_colorbar(fig, heat, axes[1, :].tolist(), label="P(shape)")
-    return fig
+    return set_description(
+        fig,
+        f"Per-patch predictions for {b} images. Top row, {row_names[0]}: each image with its true patches framed in "
+        f"orange. Bottom row, {row_names[1]}: the predicted probability per patch laid over the image as blocks, a "
+        f"wrong patch (threshold 0.5) framed in dashed cyan. Wrong patches per image: {', '.join(map(str, wrong))} of "
+        f"{gh * gw}",
+    )

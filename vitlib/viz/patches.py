@@ -10,7 +10,7 @@ from matplotlib.patches import Rectangle
 from .. import checks
 from ..checks import explain_patch_size
 from ..patches import grid_size, patchify
-from .core import add_colorbar, draw_patch_lines, new_figure, tile_array, to_numpy_image
+from .core import add_colorbar, draw_patch_lines, new_figure, set_description, tile_array, to_numpy_image
 
 __all__ = [
     "draw_patch_grid",
@@ -43,7 +43,7 @@ def plot_image(image: torch.Tensor, *, title: str | None = None, size: float = 3
     ax.set_axis_off()
     if title:
         ax.set_title(title, fontsize=9)
-    return fig
+    return set_description(fig, f"An image of {w} x {h} pixels")
 
 
 def plot_images(images, titles=None, *, size: float = 2.6) -> Figure:
@@ -61,7 +61,10 @@ def plot_images(images, titles=None, *, size: float = 2.6) -> Figure:
         ax.set_axis_off()
         if title:
             ax.set_title(title, fontsize=9)
-    return fig
+    what = "An image" if len(images) == 1 else f"{len(images)} images side by side"
+    named = [str(t) for t in titles if t]
+    titled = f", titled {'; '.join(named)}" if named else ""
+    return set_description(fig, f"{what}, {w} x {h} pixels" + (" each" if len(images) > 1 else "") + titled)
 
 
 def draw_patch_grid(ax, image: torch.Tensor, patch_size: int, *, show_indices: bool = True, frame: int | None = None):
@@ -123,8 +126,13 @@ def plot_patch_grid(image: torch.Tensor, patch_size: int, *, show_indices: bool 
     image = _image(image)
     h, w = image.shape[-2:]
     fig = new_figure(size * w / max(h, w) + 0.2, size * h / max(h, w) + 0.5)
-    draw_patch_grid(fig.add_subplot(), image, patch_size, show_indices=show_indices)
-    return fig
+    gh, gw = draw_patch_grid(fig.add_subplot(), image, patch_size, show_indices=show_indices)
+    numbered = ", each patch numbered with its token index" if show_indices and gh * gw <= 100 else ""
+    if explain_patch_size((h, w), patch_size):
+        numbered = "; the strip that no whole patch covers is hatched in red"
+    return set_description(
+        fig, f"An image of {w} x {h} pixels with a grid of {patch_size} x {patch_size} patches drawn on it{numbered}"
+    )
 
 
 def mosaic_array(image: torch.Tensor, patch_size: int, *, gap: int | None = None) -> np.ndarray:
@@ -148,7 +156,9 @@ def plot_patch_mosaic(image: torch.Tensor, patch_size: int, *, size: float = 3.6
     ax.set_axis_off()
     gh, gw = grid_size(image.shape[-2:], patch_size)
     ax.set_title(f"{gh * gw} patches, pulled apart", fontsize=9)
-    return fig
+    return set_description(
+        fig, f"The {gh} x {gw} patches of an image pulled apart by white gaps, in token order: left to right, top down"
+    )
 
 
 def draw_token_matrix(ax, tokens: torch.Tensor, *, channels: int | None = None, max_tokens: int = 256):
@@ -184,7 +194,7 @@ def plot_token_matrix(patches: torch.Tensor, *, max_tokens: int = 256, channels:
     ax = fig.add_subplot()
     picture = draw_token_matrix(ax, patches, channels=channels, max_tokens=max_tokens)
     add_colorbar(fig, picture, ax, label="pixel value")
-    return fig
+    return set_description(fig, "The token matrix as a heat map: one row per token, one column per number of the token")
 
 
 def draw_token_planes(ax, image: torch.Tensor, patch_size: int, *, token: int = 0) -> None:
@@ -242,9 +252,19 @@ def plot_patch_explorer(
         matrix_ax.set_title("token matrix: none", fontsize=9, color=INVALID)
         empty = matrix_ax.imshow(np.full((1, 1), np.nan), vmin=0, vmax=1, cmap="viridis", aspect="auto")
         add_colorbar(fig, empty, matrix_ax, label="pixel value")
-        return fig
+        return set_description(
+            fig,
+            f"Patch size {patch_size} does not tile this image: three panels, the image with the grid that fits and "
+            "the leftover strip hatched in red, and in place of a token and of the token matrix, the reason "
+            f"({problem})",
+        )
     draw_token_planes(token_ax, image, patch_size, token=token)
     tokens = patchify(image[None], patch_size)[0]
     picture = draw_token_matrix(matrix_ax, tokens, channels=image.shape[0], max_tokens=max_tokens)
     add_colorbar(fig, picture, matrix_ax, label="pixel value")
-    return fig
+    return set_description(
+        fig,
+        f"Three panels for patch size {patch_size}: the image with its patch grid and token {token} framed in cyan; "
+        "that token up close, its colour planes side by side in the order patchify flattens them; and the token matrix "
+        "as a heat map, one row per token",
+    )

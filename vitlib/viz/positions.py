@@ -10,9 +10,11 @@ from matplotlib.patches import Rectangle
 
 from .. import checks
 from ..analysis import position_similarity
-from .core import add_colorbar, new_figure, tile_array
+from .core import DIVERGING, add_colorbar, new_figure, set_description, tile_array
 
 __all__ = ["plot_pos_embed_channels", "plot_pos_tables", "plot_position_similarity"]
+
+FRAME = "black"  # the query's frame: clear on the white gaps and on viridis's light end, for every colour vision
 
 
 def plot_position_similarity(
@@ -54,15 +56,23 @@ def plot_position_similarity(
     if wide:
         r, c = divmod(query, gw)
         axes[0].add_patch(
-            Rectangle((c * (gw + 1) - 0.9, r * (gh + 1) - 0.9), gw + 0.8, gh + 0.8, fill=False, ec="red", lw=1.5)
+            Rectangle((c * (gw + 1) - 0.9, r * (gh + 1) - 0.9), gw + 0.8, gh + 0.8, fill=False, ec=FRAME, lw=1.5)
         )
         axes[1].imshow(sim[query], cmap=cmap, vmin=vmin, vmax=1, interpolation="nearest")
-        axes[1].add_patch(Rectangle((c - 0.5, r - 0.5), 1, 1, fill=False, ec="red", lw=2))
+        axes[1].add_patch(Rectangle((c - 0.5, r - 0.5), 1, 1, fill=False, ec=FRAME, lw=2))
         axes[1].set_xticks([])
         axes[1].set_yticks([])
         axes[1].set_title(f"patch {query} (row {r}, col {c}) vs. every position", fontsize=9)
     add_colorbar(fig, image, list(axes), label="cosine similarity")
-    return fig
+    beside = ""
+    if wide:
+        beside = f"; the map of patch {query} (row {r}, column {c}) framed in black, and drawn large beside the mosaic"
+    return set_description(
+        fig,
+        f"The cosine similarity of each position embedding with every other, as a {gh} x {gw} mosaic of small {gh} x "
+        f"{gw} maps: the map at row r, column c shows how similar the position of that patch is to each position, from "
+        f"dark (least similar, {vmin:.2f}) to yellow (1){beside}",
+    )
 
 
 def plot_pos_embed_channels(
@@ -86,7 +96,7 @@ def plot_pos_embed_channels(
         for row, (label, table_maps) in enumerate(maps.items()):
             ax = axes[row, col]
             picture = ax.imshow(
-                table_maps[..., k].numpy(), cmap="RdBu_r", vmin=-limit, vmax=limit, interpolation="nearest"
+                table_maps[..., k].numpy(), cmap=DIVERGING, vmin=-limit, vmax=limit, interpolation="nearest"
             )
             ax.set_xticks([])
             ax.set_yticks([])
@@ -97,7 +107,14 @@ def plot_pos_embed_channels(
                 ax.set_ylabel(f"{label}\n{gh} x {gw}", fontsize=8)
         bar = fig.colorbar(picture, ax=list(axes[:, col]), location="bottom", shrink=0.8, pad=0.02)
         bar.ax.tick_params(labelsize=6)
-    return fig
+    names = ", ".join(f"{label} ({m.shape[0]} x {m.shape[1]})" for label, m in maps.items())
+    return set_description(
+        fig,
+        f"Channels {', '.join(map(str, channels))} of {len(maps)} position table{'s' if len(maps) > 1 else ''}, each "
+        "channel drawn on its patch "
+        f"grid on a blue-to-red scale (blue negative, white 0, red positive): one row per table, {names}; one column "
+        "per channel, with a colour bar under each",
+    )
 
 
 def plot_pos_tables(tables: dict, *, num_prefix_tokens: int = 1, size: float = 3.0) -> Figure:
@@ -108,10 +125,15 @@ def plot_pos_tables(tables: dict, *, num_prefix_tokens: int = 1, size: float = 3
     for ax, (label, table) in zip(axes, tables.items(), strict=True):
         array = table[0, num_prefix_tokens:].detach().float().cpu().numpy()
         limit = float(np.abs(array).max()) or 1.0
-        picture = ax.imshow(array, aspect="auto", cmap="RdBu_r", vmin=-limit, vmax=limit, interpolation="nearest")
+        picture = ax.imshow(array, aspect="auto", cmap=DIVERGING, vmin=-limit, vmax=limit, interpolation="nearest")
         ax.set_title(label, fontsize=9)
         ax.set_xlabel(f"channel (D = {array.shape[1]})", fontsize=8)
         ax.set_ylabel(f"position (N = {array.shape[0]})", fontsize=8)
         ax.tick_params(labelsize=7)
         add_colorbar(fig, picture, ax, label="value")
-    return fig
+    return set_description(
+        fig,
+        ("A position table" if len(tables) == 1 else f"{len(tables)} position tables side by side, each")
+        + " as a heat map with one row per position and one column per channel, on a blue-to-red scale (blue "
+        "negative, white 0, red positive)",
+    )

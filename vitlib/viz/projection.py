@@ -12,11 +12,9 @@ from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 
 from .. import checks
-from .core import add_colorbar, new_figure, tile_array
+from .core import DIVERGING, add_colorbar, new_figure, set_description, tile_array
 
 __all__ = ["as_filters", "plot_filter", "plot_filters"]
-
-DIVERGING = "RdBu_r"
 
 
 def as_filters(weight: torch.Tensor, in_chans: int | None = None) -> torch.Tensor:
@@ -78,7 +76,12 @@ def plot_filters(
     add_colorbar(fig, ScalarMappable(Normalize(-1, 1), cmap), ax, label=label)
     more = f", first {len(shown)} shown" if d > len(shown) else ""
     ax.set_title(f"{d} filters of {c}x{p}x{p}, one per embedding dimension{more}", fontsize=9)
-    return fig
+    shown_as = "in colour, mid-grey for 0" if colour else "on a blue-to-red scale, white for 0"
+    return set_description(
+        fig,
+        f"The rows of the patch projection drawn as {len(shown)} small {c} x {p} x {p} pictures in a grid of {rows} x "
+        f"{columns}, one per embedding dimension, each scaled by its own largest weight and shown {shown_as}",
+    )
 
 
 def plot_filter(weight: torch.Tensor, index: int, *, in_chans: int | None = None, size: float = 2.2) -> Figure:
@@ -109,4 +112,9 @@ def plot_filter(weight: torch.Tensor, index: int, *, in_chans: int | None = None
         ax.set_yticks([])
     add_colorbar(fig, picture, list(axes[start:]), label="weight")
     fig.suptitle(f"embedding dim {index} of {d}: row {index} of the weight, seen as {c}x{p}x{p}", fontsize=9)
-    return fig
+    colour = "as a colour picture, then " if c == 3 else ""
+    return set_description(
+        fig,
+        f"Filter {index} of the patch projection, large: {colour}each of its {c} channels as a {p} x {p} map on one "
+        "blue-to-red scale (blue negative, white 0, red positive)",
+    )

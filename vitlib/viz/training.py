@@ -8,9 +8,11 @@ from matplotlib.colors import SymLogNorm
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from .core import add_colorbar, epoch_means, new_figure
+from .core import LINE_COLORS, MARKERS, add_colorbar, epoch_means, new_figure, set_description
 
 __all__ = ["plot_confusion_matrix", "plot_curves", "plot_loss_curve", "plot_runs"]
+
+MAX_ERRORS = 6  # kinds of mistake a confusion matrix's text alternative lists
 
 
 def plot_loss_curve(history, *, size: float = 3.0) -> Figure:
@@ -24,11 +26,11 @@ def plot_loss_curve(history, *, size: float = 3.0) -> Figure:
     axes = fig.subplots(1, 2 if accuracy else 1, squeeze=False)[0]
     steps = np.arange(1, loss.size + 1)
     ax = axes[0]
-    ax.plot(steps, loss, color="tab:blue", lw=0.6, alpha=0.4, label="per step")
+    ax.plot(steps, loss, color=LINE_COLORS[0], lw=0.6, alpha=0.4, label="per step")
     spe = history.log_every  # fit logs once an epoch
     if spe and loss.size >= spe:
         x, means = epoch_means(loss, spe)
-        ax.plot(x, means, color="tab:blue", lw=1.8, marker="o", ms=2.5, label="epoch mean")
+        ax.plot(x, means, color=LINE_COLORS[0], lw=1.8, marker="o", ms=2.5, label="epoch mean")
     ax.set_xlabel("step", fontsize=8)
     ax.set_ylabel("training loss (cross-entropy)", fontsize=8)
     ax.tick_params(labelsize=7)
@@ -44,14 +46,22 @@ def plot_loss_curve(history, *, size: float = 3.0) -> Figure:
     if accuracy:
         ax = axes[1]
         epochs = np.arange(1, len(accuracy) + 1)
-        ax.plot(epochs, 100 * np.asarray(accuracy), color="tab:green", marker="o", ms=3)
+        ax.plot(epochs, 100 * np.asarray(accuracy), color=LINE_COLORS[2], marker="o", ms=3)
         ax.set_xlabel("epoch", fontsize=8)
         ax.set_ylabel("accuracy on held-out data (%)", fontsize=8)
         ax.set_ylim(max(0, 100 * min(accuracy) - 5), 100.5)
         ax.tick_params(labelsize=7)
         ax.grid(alpha=0.3)
         ax.set_title(f"held-out accuracy, last {100 * accuracy[-1]:.1f} %", fontsize=9)
-    return fig
+    text = (
+        f"A line chart of the training loss at each of {loss.size} steps, from {loss[0]:.3g} to {loss[-1]:.3g}"
+        + (", with its epoch means" if spe and loss.size >= spe else "")
+        + (" and the learning rate (dashed, right axis)" if len(history.lr) == loss.size else "")
+    )
+    if accuracy:
+        last = 100 * accuracy[-1]
+        text += f"; beside it, the held-out accuracy after each of {len(accuracy)} epochs, last {last:.1f} %"
+    return set_description(fig, text)
 
 
 def plot_confusion_matrix(
@@ -83,7 +93,17 @@ def plot_confusion_matrix(
     total, right = counts.sum(), np.trace(counts)
     ax.set_title(title or f"{int(right)}/{int(total)} correct ({100 * right / max(total, 1):.1f} %)", fontsize=9)
     add_colorbar(fig, picture, ax, label="count (log scale)")
-    return fig
+    errors = [(int(counts[i, j]), names[i], names[j]) for i in range(k) for j in range(k) if i != j and counts[i, j]]
+    errors.sort(key=lambda error: -error[0])  # the most frequent first
+    listed = "; ".join(f"{n} of class {t} predicted as {p}" for n, t, p in errors[:MAX_ERRORS])
+    if len(errors) > MAX_ERRORS:
+        listed += f"; and {len(errors) - MAX_ERRORS} more kinds of error"
+    return set_description(
+        fig,
+        f"A {k} x {k} confusion matrix, row = true class, column = predicted class, each count written in its cell "
+        f"(mistakes off the diagonal, in red), the colour on a log scale. "
+        + (f"Mistakes: {listed}" if errors else "No mistakes: every count is on the diagonal"),
+    )
 
 
 def plot_curves(
@@ -102,8 +122,9 @@ def plot_curves(
 ) -> Figure:
     """Measured curves on one axes (notebook 09: accuracy against data, time against tokens).
 
-    ``x``: the ``(K,)`` positions, shown as the ticks; ``curves``: ``{label: (K,) values}``, one marked line
-    each; ``spread``: ``{label: (x, values)}``, a vertical bar through several values at one ``x`` (e.g.
+    ``x``: the ``(K,)`` positions, shown as the ticks; ``curves``: ``{label: (K,) values}``, one line each, in
+    its own colour and marker (:data:`~vitlib.viz.core.LINE_COLORS`, :data:`~vitlib.viz.core.MARKERS`);
+    ``spread``: ``{label: (x, values)}``, a vertical bar through several values at one ``x`` (e.g.
     seeds), in the colour of that curve; ``references``: ``{label: (K,) values}``, dashed black lines (e.g.
     a model's prediction); ``point_labels``: ``K`` texts written beside the first curve's points.
     """
@@ -116,8 +137,9 @@ def plot_curves(
     fig = new_figure(*size)
     ax = fig.add_subplot()
     colors = {}
-    for name, ys in curves.items():
-        (line,) = ax.plot(x, [float(v) for v in ys], "o-", label=name)
+    for i, (name, ys) in enumerate(curves.items()):
+        style = {"color": LINE_COLORS[i % len(LINE_COLORS)], "marker": MARKERS[i % len(MARKERS)]}
+        (line,) = ax.plot(x, [float(v) for v in ys], "-", label=name, **style)
         colors[name] = line.get_color()
     for name, (at, values) in (spread or {}).items():
         if name not in colors:
@@ -138,7 +160,13 @@ def plot_curves(
         ax.set_title(title, fontsize=9)
     ax.legend(fontsize=8)
     ax.grid(alpha=0.3)
-    return fig
+    values = "; ".join(f"{name}: {', '.join(f'{float(v):.3g}' for v in ys)}" for name, ys in curves.items())
+    dashed = f", and dashed: {', '.join(references)}" if references else ""
+    return set_description(
+        fig,
+        f"A line chart of {ylabel} against {xlabel}, {len(curves)} measured curve{'s' if len(curves) > 1 else ''}"
+        f"{dashed}. At {xlabel} = {', '.join(f'{v:g}' for v in x)}: {values}",
+    )
 
 
 def plot_runs(
@@ -172,14 +200,16 @@ def plot_runs(
     fig = new_figure(len(panels) * (size + 0.7) + 0.3, size * 0.8 + 0.5)
     axes = dict(zip(panels, fig.subplots(1, len(panels), squeeze=False)[0], strict=True))
     for index, (name, history) in enumerate(runs.items()):
-        color = f"C{index % 10}"
+        color, marker = LINE_COLORS[index % len(LINE_COLORS)], MARKERS[index % len(MARKERS)]
         if loss:
             ends, means = epoch_means(history.loss, history.log_every)  # fit logs once an epoch
-            axes["loss"].plot(ends / history.log_every, means, "o-", ms=2.5, color=color, label=str(name))
+            axes["loss"].plot(ends / history.log_every, means, f"{marker}-", ms=2.5, color=color, label=str(name))
         if accuracy and history.logs.get("val_accuracy"):
             accuracies = history.logs["val_accuracy"]
             epochs = np.arange(1, len(accuracies) + 1)
-            axes["accuracy"].plot(epochs, 100 * np.asarray(accuracies), "o-", ms=2.5, color=color, label=str(name))
+            axes["accuracy"].plot(
+                epochs, 100 * np.asarray(accuracies), f"{marker}-", ms=2.5, color=color, label=str(name)
+            )
     labels = {"loss": "training loss (epoch mean)", "accuracy": accuracy_label}
     for kind, ax in axes.items():
         if chance is not None:
@@ -195,4 +225,6 @@ def plot_runs(
     next(iter(axes.values())).legend(fontsize=7)
     if title:
         fig.suptitle(title, fontsize=9)
-    return fig
+    ends = {name: f"{100 * h.logs['val_accuracy'][-1]:.1f} %" for name, h in runs.items() if h.logs.get("val_accuracy")}
+    last = f" Last epoch's accuracy: {'; '.join(f'{n}: {v}' for n, v in ends.items())}." if accuracy and ends else ""
+    return set_description(fig, f"{len(runs)} training runs side by side, per epoch: {', '.join(panels)}.{last}")

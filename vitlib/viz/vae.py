@@ -9,9 +9,11 @@ import torch
 from matplotlib.figure import Figure
 
 from .. import checks
-from .core import epoch_means, new_figure, tile_images, to_numpy_image
+from .core import LINE_COLORS, epoch_means, new_figure, set_description, tile_images, to_numpy_image
 
 __all__ = ["plot_image_grid", "plot_image_rows", "plot_interpolation", "plot_reconstructions", "plot_vae_losses"]
+
+HIGHLIGHT = "#D55E00"  # Okabe and Ito's vermillion: the current step, beside light grey and blue frames
 
 
 def plot_image_grid(images: torch.Tensor, *, ncols: int = 8, title: str | None = None, size: float = 0.55) -> Figure:
@@ -25,7 +27,8 @@ def plot_image_grid(images: torch.Tensor, *, ncols: int = 8, title: str | None =
     ax.set_axis_off()
     if title:
         ax.set_title(title, fontsize=9)
-    return fig
+    h, w = images.shape[-2:]
+    return set_description(fig, f"{len(images)} images of {w} x {h} pixels in a grid, {nrows} rows of {ncols}")
 
 
 def plot_image_rows(rows: dict, *, title: str | None = None, size: float = 0.55) -> Figure:
@@ -50,7 +53,8 @@ def plot_image_rows(rows: dict, *, title: str | None = None, size: float = 0.55)
         spine.set_visible(False)
     if title:
         ax.set_title(title, fontsize=9)
-    return fig
+    names = "; ".join(f"row {i + 1}, {name}" for i, name in enumerate(rows))
+    return set_description(fig, f"{len(rows)} rows of {k} images each, one column per example: {names}")
 
 
 def plot_reconstructions(
@@ -64,7 +68,10 @@ def plot_reconstructions(
             f"originals {tuple(originals.shape)} and reconstructions {tuple(reconstructions.shape)} must have the "
             "same shape (K, C, H, W): one reconstruction per original."
         )
-    return plot_image_rows({"original": originals, "decoded μ": reconstructions}, title=title, size=size)
+    fig = plot_image_rows({"original": originals, "decoded μ": reconstructions}, title=title, size=size)
+    return set_description(
+        fig, f"{len(originals)} images (top row) above what the VAE decodes from each one's mean code μ (bottom row)"
+    )
 
 
 def plot_vae_losses(reconstruction, kl, *, beta=None, steps_per_epoch: int | None = None, size: float = 3.0) -> Figure:
@@ -83,8 +90,8 @@ def plot_vae_losses(reconstruction, kl, *, beta=None, steps_per_epoch: int | Non
     axes = fig.subplots(1, 2)
     steps = np.arange(1, len(kl) + 1)
     for ax, values, name, color in (
-        (axes[0], reconstruction, "reconstruction (BCE, nats per image)", "tab:blue"),
-        (axes[1], kl, "KL to N(0, I) (nats per image)", "tab:orange"),
+        (axes[0], reconstruction, "reconstruction (BCE, nats per image)", LINE_COLORS[0]),
+        (axes[1], kl, "KL to N(0, I) (nats per image)", LINE_COLORS[1]),
     ):
         ax.plot(steps, values, color=color, lw=0.6, alpha=0.45, label="per step")
         if steps_per_epoch and len(values) >= steps_per_epoch:
@@ -114,7 +121,13 @@ def plot_vae_losses(reconstruction, kl, *, beta=None, steps_per_epoch: int | Non
             ncol=3,
             frameon=False,
         )
-    return fig
+    beta_text = f", and β on its right axis (dashed), from {beta[0]:g} to {beta[-1]:g}" if beta is not None else ""
+    return set_description(
+        fig,
+        f"Two line charts of the VAE's loss terms at each of {len(kl)} steps, side by side: the reconstruction term, "
+        f"from {reconstruction[0]:.3g} to {reconstruction[-1]:.3g}, and the KL term, from {kl[0]:.3g} to {kl[-1]:.3g}"
+        f"{beta_text}",
+    )
 
 
 def plot_interpolation(
@@ -149,13 +162,19 @@ def plot_interpolation(
         step = i - offset
         if 0 <= step < steps:
             ax.set_title(f"{step / (steps - 1):.2f}", fontsize=7)
-            color, width = ("tab:red", 2.5) if step == highlight else ("lightgray", 0.5)
+            color, width = (HIGHLIGHT, 2.5) if step == highlight else ("lightgray", 0.5)
         else:
-            ax.set_title("first" if step < 0 else "second", fontsize=7, color="tab:blue")
-            color, width = "tab:blue", 1.5
+            ax.set_title("first" if step < 0 else "second", fontsize=7, color=LINE_COLORS[0])
+            color, width = LINE_COLORS[0], 1.5
         for spine in ax.spines.values():
             spine.set_color(color)
             spine.set_linewidth(width)
     if title:
         fig.suptitle(title, fontsize=9)
-    return fig
+    ends = ", with the two original images at its ends (framed in blue)" if len(ends) == 2 else ""
+    framed = f"; the one at t = {highlight / (steps - 1):.2f} framed thick" if highlight is not None else ""
+    return set_description(
+        fig,
+        f"A strip of {steps} images decoded at evenly spaced points t = 0 to 1 on the line between two latent codes"
+        f"{ends}{framed}",
+    )
