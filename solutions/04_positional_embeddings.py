@@ -10,6 +10,5 @@ def solution_unshuffle():
     return unshuffle
 
 
-def solution_num_positions():
-    side = 384 // 16
-    return side * side + 1
+def solution_tell_apart():
+    return "d"  # a mirror image changes the pixels inside each patch; the others only move whole patches

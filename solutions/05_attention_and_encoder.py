@@ -1,30 +1,17 @@
 """Solutions to the "Your turn" exercises of notebook 05 (for instructors)."""
 
-from torch import nn
+
+def solution_multi_head():
+    def multi_head(x, attn):
+        B, N, D = x.shape
+        H, hd = attn.num_heads, D // attn.num_heads
+        q, k, v = attn.qkv(x).reshape(B, N, 3, H, hd).permute(2, 0, 3, 1, 4)  # each (B, H, N, hd)
+        weights = (q @ k.transpose(-2, -1) / hd**0.5).softmax(dim=-1)  # (B, H, N, N)
+        merged = (weights @ v).transpose(1, 2).reshape(B, N, D)  # (B, N, H, hd): each token's heads side by side
+        return attn.proj(merged)
+
+    return multi_head
 
 
-def solution_attention():
-    def attention(q, k, v):
-        d = q.shape[-1]
-        weights = (q @ k.transpose(-2, -1) / d**0.5).softmax(dim=-1)  # (..., N, N), rows sum to 1
-        return weights @ v
-
-    return attention
-
-
-def solution_attention_shape():
-    n = (224 // 16) ** 2 + 1  # 196 patches + [CLS]
-    return (1, 12, n, n)
-
-
-def solution_vit_layer():
-    return nn.TransformerEncoderLayer(
-        d_model=192,
-        nhead=3,
-        dim_feedforward=4 * 192,
-        dropout=0.0,
-        activation="gelu",
-        layer_norm_eps=1e-6,
-        batch_first=True,
-        norm_first=True,
-    )
+def solution_zeroed_branches():
+    return "b"  # each branch adds exactly 0: x + 0 + 0 is x, bit for bit

@@ -87,3 +87,13 @@ def test_attention_steps_bad_input():
         diagrams.attention_steps(torch.zeros(2, 5, 8), torch.zeros(2, 5, 8), torch.zeros(2, 5, 8))
     with pytest.raises(ValueError, match="same shape"):
         diagrams.attention_steps(torch.zeros(5, 8), torch.zeros(4, 8), torch.zeros(5, 8))
+
+
+def test_attention_steps_figure_says_where_the_weights_came_from_and_its_numbers_are_readable():
+    g = torch.Generator().manual_seed(0)
+    q, k, v = torch.randn(3, 5, 16, generator=g).unbind(0)
+    fig = diagrams.plot_attention_steps(q, k, v, title="random weights")
+    assert fig._suptitle.get_text() == "random weights"
+    assert diagrams.plot_attention_steps(q, k, v)._suptitle is None
+    numbers = [t for ax in fig.axes for t in ax.texts]
+    assert len(numbers) == 50 and min(t.get_fontsize() for t in numbers) >= 7  # about 8 px at 80 dpi, or more

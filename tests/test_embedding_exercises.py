@@ -1,16 +1,16 @@
-"""The "Your turn" checkers of notebooks 02-04: right answers pass, typical mistakes get a hint."""
+"""The "Your turn" checkers of notebooks 02-03: right answers pass, typical mistakes get a hint."""
 
 import pytest
 import torch
 from torch import nn
 
-from vitlib.exercises import nb02, nb03, nb04
+from vitlib.exercises import nb02, nb03
 
 # (that every solution passes its checker is tests/test_solutions.py's job, for all notebooks)
 
 
 def test_unanswered_exercises_say_so():
-    for check in (nb02.check_num_params, nb03.check_mean_pool, nb04.check_num_positions):
+    for check in (nb02.check_num_params, nb03.check_mean_pool):
         assert repr(check(None)).startswith("❌ Not yet: no answer yet")
 
 
@@ -92,32 +92,4 @@ def test_add_cls_hints(answer, hint):
 )
 def test_mean_pool_hints(answer, hint):
     feedback = nb03.check_mean_pool(answer)
-    assert not feedback.passed and hint in feedback.message
-
-
-@pytest.mark.parametrize(
-    ("answer", "hint"),
-    [
-        (lambda out, perm: out[:, perm], "shuffles a second time"),
-        (lambda out, perm: out, "not back in the original order"),
-        (lambda out, perm: out[0], "keep the shape"),
-    ],
-)
-def test_unshuffle_hints(answer, hint):
-    feedback = nb04.check_unshuffle(answer)
-    assert not feedback.passed and hint in feedback.message
-
-
-def test_unshuffle_by_writing_back_passes_too():
-    def unshuffle(outputs, perm):
-        result = torch.empty_like(outputs)
-        result[:, perm] = outputs
-        return result
-
-    assert nb04.check_unshuffle(unshuffle).passed
-
-
-@pytest.mark.parametrize(("answer", "hint"), [(576, "row for [CLS]"), (197, "at 224 px"), (600, "is not it")])
-def test_num_positions_hints(answer, hint):
-    feedback = nb04.check_num_positions(answer)
     assert not feedback.passed and hint in feedback.message

@@ -14,7 +14,7 @@ from torch import nn
 
 import vitlib
 import vitlib.vae
-from vitlib.exercises import Shortcut, code_names, nb00, nb01, nb05, nb07, run_by_hand
+from vitlib.exercises import Shortcut, code_names, nb00, nb01, nb07, run_by_hand
 from vitlib.patches import patchify as imported_patchify
 
 
@@ -79,30 +79,6 @@ def test_nb01_patchify_refuses_the_library_routes(mine, label):
     assert not verdict.passed and label in verdict.message and "reshape and permute" in verdict.message
 
 
-def _mha(q, k, v):
-    d = q.shape[-1]
-    layer = nn.MultiheadAttention(d, 1, batch_first=True, bias=False)
-    with torch.no_grad():
-        layer.in_proj_weight.copy_(torch.cat([torch.eye(d)] * 3))
-        layer.out_proj.weight.copy_(torch.eye(d))
-    shape = q.shape
-    flat = [t.reshape(-1, *shape[-2:]) for t in (q, k, v)]
-    return layer(*flat, need_weights=False)[0].reshape(shape)
-
-
-ATTENTIONS = {
-    "F.scaled_dot_product_attention": (lambda q, k, v: F.scaled_dot_product_attention(q, k, v), "fused attention"),
-    "nn.MultiheadAttention": (_mha, "nn.MultiheadAttention"),
-    "vitlib's attention": (lambda q, k, v: vitlib.attention.scaled_dot_product_attention(q, k, v), "vitlib"),
-}
-
-
-@pytest.mark.parametrize(("mine", "label"), ATTENTIONS.values(), ids=ATTENTIONS.keys())
-def test_nb05_attention_refuses_the_library_routes(mine, label):
-    verdict = nb05.check_attention(mine)
-    assert not verdict.passed and label in verdict.message and "by hand" in verdict.message
-
-
 def _kl_by_distributions(mu, logvar):
     d = torch.distributions
     q = d.Normal(mu, (0.5 * logvar).exp())
@@ -129,7 +105,6 @@ def test_nb07_reparameterize_refuses_vitlib():
     [
         ("00", nb00.check_lookup_as_matmul, "lookup_as_matmul"),
         ("01", nb01.check_patchify, "patchify"),
-        ("05", nb05.check_attention, "attention"),
         ("07", nb07.check_kl, "kl"),
         ("07", nb07.check_reparameterize, "reparameterize"),
     ],

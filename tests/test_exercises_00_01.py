@@ -170,11 +170,8 @@ def test_permute_fix_finds_the_bug():
 def test_whole_numbers_may_be_integer_scalars_everywhere():
     import numpy as np
 
-    from vitlib.exercises import nb02, nb04, nb05
+    from vitlib.exercises import nb02
 
     assert nb00.check_num_tokens((torch.tensor(196), np.int64(768))).passed
     assert "pair (N, D)" in nb00.check_num_tokens((196.0, 768)).message
     assert nb02.check_num_params(torch.tensor(384 * 768 + 384)).passed
-    assert nb04.check_num_positions(torch.tensor(577)).passed
-    assert nb05.check_attention_shape(tuple(torch.tensor([1, 12, 197, 197]))).passed
-    assert "whole number" in nb04.check_num_positions(577.0).message

@@ -36,13 +36,16 @@ def test_plot_attention_panel_checks_tokens_and_query(digits_attention):
     images, attention = digits_attention
     fig = viz.plot_attention_panel(images[0], attention[3, 0, 1], 4, query=3)
     assert any("what patch 2 looks at" in ax.get_title() for ax in fig.axes)
-    matrix, overlay = fig.axes[0], fig.axes[1]
-    assert len(fig.axes) == 4  # two panels, each with its colour bar
-    heat = overlay.images[1].get_array()  # over the grey image: the row of query 3, upsampled bilinearly
-    assert heat.shape == (64, 64)
+    matrix, per_patch, picture, bar = fig.axes
+    assert len(fig.axes) == 4  # the matrix, the image, the query's row per patch, one colour bar for both maps
+    assert picture.images[0].get_interpolation() == "nearest"  # the digit pixel for pixel, not smoothed
+    np.testing.assert_array_equal(picture.images[0].get_array(), images[0, 0].numpy())
+    heat = per_patch.images[0]  # the row of query 3: one value per patch, drawn as patches
     row = attention[3, 0, 1, 3, 1:].reshape(2, 2)
-    assert len(np.unique(np.round(heat, 5))) > 4  # smooth, not 4 blocks
-    assert np.isclose(heat.max(), row.max().item(), atol=1e-6) and heat.min() >= row.min().item() - 1e-6
+    np.testing.assert_allclose(heat.get_array(), row.numpy(), rtol=1e-6)
+    assert heat.get_interpolation() == "nearest" and heat.get_extent() == picture.images[0].get_extent()
+    assert heat.get_clim() == matrix.images[0].get_clim() and bar.get_ylabel() == "attention weight"
+    assert sorted(t.get_text() for t in per_patch.texts) == sorted(f"{w:.2f}" for w in row.flatten().tolist())
     assert [label.get_text() for label in matrix.get_xticklabels()] == ["[CLS]", "0", "1", "2", "3"]
     with pytest.raises(ValueError, match="covers 5 tokens.*gives 1 \\+ 4x4 = 17"):
         viz.plot_attention_panel(images[0], attention[3, 0, 1], 2)

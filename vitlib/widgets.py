@@ -462,6 +462,7 @@ def position_similarity_explorer(
             query=slider.value,
             num_prefix_tokens=num_prefix_tokens,
             title=f"{picker.value}: {gh} x {gw} grid",
+            vmin=-1.0,  # one scale, -1..1 as the paper's figure 7, so that two tables can be compared
         )
 
     return FigureWidget(

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import torch
 
-from ..checks import whole
 from . import checker, correct, not_yet
 
-__all__ = ["check_num_positions", "check_unshuffle"]
+__all__ = ["check_tell_apart", "check_unshuffle"]
 
 
 @checker
@@ -42,18 +41,38 @@ def check_unshuffle(answer) -> object:
     return correct("the inverse permutation puts every output back on its own patch.")
 
 
+_TELL_APART = {
+    "a": (
+        False,
+        "another order of the same 16 patches is the shuffle of the first section: the [CLS] output did not change. "
+        "Which change alters what is *inside* the patches, not only where they sit?",
+    ),
+    "b": (
+        False,
+        "the halves are two rows of whole patches each, so swapping them only moves whole, unchanged patches: the same "
+        "set of tokens in another order. Which change alters what is inside the patches?",
+    ),
+    "c": (
+        False,
+        "56 pixels is exactly one patch: every patch moves one column to the right (the last column wraps round), "
+        "unchanged, so the set of tokens is the same. Which change alters what is inside the patches?",
+    ),
+    "d": (
+        True,
+        "the mirror image flips the pixels *inside* every patch too, and a patch and its mirror image are different "
+        "vectors: the set of tokens changes, so even a model without positions sees it. What it cannot see is any "
+        "rearrangement of whole, unchanged patches: a shuffle, swapped halves, a roll by whole patches.",
+    ),
+}
+
+
 @checker
-def check_num_positions(answer) -> object:
-    """ViT-B/16 trained at 224 x 224 is fine-tuned at 384 x 384. How many rows has its
-    resized position table ([CLS] included)?"""
-    try:
-        answer = whole(answer, "answer")
-    except TypeError:
-        return not_yet(f"give one whole number; got {answer!r}.")
-    if answer == 577:
-        return correct("384 / 16 = 24 patches a side: 24·24 = 576 positions, plus the [CLS] row = 577.")
-    if answer == 576:
-        return not_yet("576 is the patch grid (24 x 24); the table also has a row for [CLS].")
-    if answer == 197:
-        return not_yet("197 is the table at 224 px (14·14 + 1); at 384 px the grid is 384 / 16 = 24 a side.")
-    return not_yet(f"{answer} is not it. Patches per side: 384 / 16; square it for the grid; add one for [CLS].")
+def check_tell_apart(answer) -> object:
+    """Predict, then run: which change to the photo (4 x 4 patches of 56 px) can a model without positions tell
+    apart from the photo? One letter: ``"a"`` the patches in another order, ``"b"`` top and bottom halves swapped,
+    ``"c"`` rolled 56 px to the right, ``"d"`` mirrored left to right."""
+    letter = answer.strip().lower().strip("()\"'") if isinstance(answer, str) else None
+    if letter not in _TELL_APART:
+        return not_yet(f"give one letter, 'a', 'b', 'c' or 'd'; got {answer!r}.")
+    passed, message = _TELL_APART[letter]
+    return (correct if passed else not_yet)(message)

@@ -1,4 +1,6 @@
-"""Checkers for notebook 05, *self-attention and the encoder block*."""
+"""Checkers for notebook 05, *self-attention and the encoder block*: ``check_multi_head`` (find the bug in a
+written-out multi-head attention, and fix it) and ``check_zeroed_branches`` (predict, then run: a block whose
+branches end in zeroed layers)."""
 
 from __future__ import annotations
 
@@ -6,20 +8,14 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .. import attention as _attention
-from ..checks import whole
+from ..attention import Attention
 from . import Shortcut, by_hand_message, checker, correct, not_yet, run_by_hand
 
-__all__ = ["check_attention", "check_attention_shape", "check_vit_layer"]
+__all__ = ["check_multi_head", "check_zeroed_branches"]
 
-#: The routes that compute attention for the learner; the exercise asks for the formula by hand.
-ATTENTION_SHORTCUTS = (
-    Shortcut("vitlib's attention", targets=(_attention,), names=("Attention",)),
-    Shortcut(
-        "PyTorch's fused attention (F.scaled_dot_product_attention)",
-        targets=(F.scaled_dot_product_attention,),
-        names=("scaled_dot_product_attention",),
-    ),
+#: Routes that would compute the whole module for the learner; the exercise asks for its parts.
+MODULE_SHORTCUTS = (
+    Shortcut("the module itself, attn(x)", targets=(Attention,)),
     Shortcut(
         "nn.MultiheadAttention",
         targets=(nn.MultiheadAttention, F.multi_head_attention_forward),
@@ -28,90 +24,121 @@ ATTENTION_SHORTCUTS = (
 )
 
 
-@checker
-def check_attention(answer) -> object:
-    """``answer`` is your function ``attention(q, k, v)``: tensors ``(..., N, d)`` in, the output of
-    scaled dot-product attention ``(..., N, d)`` out."""
-    if not callable(answer):
-        return not_yet(f"answer must be a function attention(q, k, v); got {type(answer).__name__}.")
+def _heads(x: torch.Tensor, attn: Attention) -> torch.Tensor:
+    """``(B, N, D) -> (B, H, N, hd)``: each head's output, before the merge."""
+    b, n, d = x.shape
+    h = attn.num_heads
+    q, k, v = attn.qkv(x).reshape(b, n, 3, h, d // h).permute(2, 0, 3, 1, 4)
+    return ((q @ k.transpose(-2, -1) / (d // h) ** 0.5).softmax(dim=-1)) @ v
+
+
+def _merged_without_transpose(x: torch.Tensor, attn: Attention) -> torch.Tensor:  # the notebook's broken cell
+    return attn.proj(_heads(x, attn).reshape(x.shape))
+
+
+def _merged_with_wrong_swap(x: torch.Tensor, attn: Attention) -> torch.Tensor:  # tokens and channels swapped
+    return attn.proj(_heads(x, attn).transpose(2, 3).reshape(x.shape))
+
+
+def _cases():
+    """Two modules and inputs, with weights far from their initial values so that every wrong line shows."""
     g = torch.Generator().manual_seed(0)
-    for shape in ((5, 16), (2, 3, 7, 8)):
-        q, k, v = (torch.randn(*shape, generator=g) * 2 for _ in range(3))
-        got, shortcut = run_by_hand(answer, (q, k, v), ATTENTION_SHORTCUTS)
-        if shortcut:
-            return not_yet(by_hand_message(shortcut, "compute attention", "matrix products, a division and a softmax"))
-        if isinstance(got, tuple):
-            return not_yet("return only the output tensor, not a tuple (the weights are not asked for here).")
-        if not isinstance(got, torch.Tensor):
-            return not_yet(f"attention must return a tensor; it returned {type(got).__name__}.")
-        if got.shape != v.shape:
-            if got.shape == shape[:-1] + (shape[-2],):
-                return not_yet(f"that is the weights {tuple(got.shape)}; multiply them by v for the output.")
-            return not_yet(f"the output has the shape of v, {tuple(v.shape)}; got {tuple(got.shape)}.")
-        expected = F.scaled_dot_product_attention(q, k, v)
-        if torch.allclose(got, expected, atol=1e-5, rtol=1e-4):
-            continue
-        d = shape[-1]
-        unscaled = (q @ k.transpose(-2, -1)).softmax(-1) @ v
-        if torch.allclose(got, unscaled, atol=1e-5, rtol=1e-4):
-            return not_yet(f"divide the scores by √d = √{d} before the softmax (that is the 'scaled').")
-        by_d = (q @ k.transpose(-2, -1) / d).softmax(-1) @ v
-        if torch.allclose(got, by_d, atol=1e-5, rtol=1e-4):
-            return not_yet(f"divide by √d, not by d: here √{d} = {d**0.5:.2f}.")
-        wrong_dim = (q @ k.transpose(-2, -1) / d**0.5).softmax(-2) @ v
-        if torch.allclose(got, wrong_dim, atol=1e-5, rtol=1e-4):
+    for dim, heads, n in ((16, 4, 5), (24, 3, 7)):
+        torch.manual_seed(dim)
+        attn = Attention(dim, num_heads=heads).eval()
+        with torch.no_grad():
+            for p in attn.parameters():
+                p.copy_(torch.randn(p.shape, generator=g) * 0.5)
+        yield attn, torch.randn(2, n, dim, generator=g)
+
+
+@checker
+def check_multi_head(answer) -> object:
+    """``answer`` is your fixed ``multi_head(x, attn)``: ``vitlib.Attention``'s multi-head attention written out
+    with ``attn.qkv`` and ``attn.proj``, ``(B, N, D) -> (B, N, D)``, equal to ``attn(x)[0]``."""
+    if not callable(answer):
+        return not_yet(f"answer must be a function multi_head(x, attn); got {type(answer).__name__}.")
+    for attn, x in _cases():
+        with torch.no_grad():
+            expected = attn(x)[0]
+            try:
+                got, shortcut = run_by_hand(answer, (x, attn), MODULE_SHORTCUTS)
+            except RuntimeError as error:
+                if "view" in str(error):
+                    return not_yet(
+                        "view() refuses a tensor whose memory is not in the new order (after a transpose or permute): "
+                        "use reshape() instead, which copies when it must (notebook 01)."
+                    )
+                if "cannot be multiplied" in str(error):
+                    return not_yet(
+                        f"attn.proj takes tokens of length D = {x.shape[-1]}: merge each token's heads into one row "
+                        f"(B, N, D) before it ({error})."
+                    )
+                raise
+            if shortcut:
+                return not_yet(by_hand_message(shortcut, "write the heads out", "attn.qkv, the softmax and attn.proj"))
+            if not isinstance(got, torch.Tensor):
+                return not_yet(f"multi_head must return a tensor; it returned {type(got).__name__}.")
+            if got.shape != x.shape:
+                return not_yet(
+                    f"the output must have the input's shape (B, N, D) = {tuple(x.shape)}; got {tuple(got.shape)}."
+                )
+            if torch.allclose(got, expected, atol=1e-5, rtol=1e-4):
+                continue
+            if torch.allclose(got, _merged_without_transpose(x, attn), atol=1e-5):
+                return not_yet(
+                    "still the broken numbers. Every shape is right, so look at what each reshape groups together: "
+                    "print the shape of `weights @ v`, and ask which numbers must end up side by side in one token's "
+                    "row of length D, and in which order reshape reads them."
+                )
+            if torch.allclose(got, _merged_with_wrong_swap(x, attn), atol=1e-5):
+                return not_yet(
+                    "that swaps each head's tokens with its channels. The axis to move is the heads' one: for each "
+                    "token, its H heads of hd channels must sit next to each other before the reshape."
+                )
             return not_yet(
-                "the softmax runs over the keys, the last dimension: softmax(dim=-1), so each row sums to 1."
+                "the shape is right but the numbers are not attn(x)[0]. Which line differs from the written-out heads "
+                "of the section 'Many heads: split, attend, merge'?"
             )
-        return not_yet(
-            "the shape is right but the numbers are not the attention output. Check the three steps in order: "
-            "scores of every query with every key, scaled by √d; a softmax over the keys; the weighted sum of v."
-        )
-    return correct("softmax(q kᵀ / √d) v, equal to F.scaled_dot_product_attention for any batch shape.")
+    return correct(
+        "`weights @ v` is (B, H, N, hd): reshape reads it head by head, so without `.transpose(1, 2)` a 'token' of "
+        "the result is made of pieces of several tokens of one head. Moving the heads next to the channels first, "
+        "(B, N, H, hd), puts each token's H heads side by side: then reshape to (B, N, D) merges them."
+    )
+
+
+_ZEROED = {
+    "a": (
+        False,
+        "zeros would need the residual lines gone. In `x = x + attn(norm1(x))[0]` the branch adds to x: what is x "
+        "plus a branch that ends in a layer of zero weights and zero bias?",
+    ),
+    "b": (
+        True,
+        "each branch ends in a layer whose weights and bias are 0, so it adds exactly 0: equations (2) and (3) "
+        "leave z as it was, and the block is the identity, bit for bit. The LayerNorms only feed the branches; the "
+        "residual line from the input to the output passes through nothing.",
+    ),
+    "c": (
+        False,
+        "in a pre-norm block LayerNorm only feeds the branches (`attn(norm1(x))`); the line that carries x to the "
+        "output passes through no LayerNorm. What do the branches add, when their last layer is all zeros?",
+    ),
+    "d": (
+        False,
+        "nothing of the random weights reaches the output: a layer with zero weights and zero bias outputs exactly "
+        "0, whatever went in. So what is left of `x + branch`?",
+    ),
+}
 
 
 @checker
-def check_attention_shape(answer) -> object:
-    """ViT-B/16 (D = 768, 12 heads), one 224 x 224 image: the shape of one layer's attention
-    weights ``(B, heads, N, N)``, [CLS] included, as a tuple."""
-    if isinstance(answer, torch.Size):
-        answer = tuple(answer)
-    try:
-        answer = tuple(whole(a, "each entry") for a in answer)
-    except TypeError:
-        return not_yet(f"give a tuple of whole numbers, like (1, 2, 3, 3); got {answer!r}.")
-    if answer == (1, 12, 197, 197):
-        return correct("224/16 = 14 patches a side, 196 + [CLS] = 197 tokens: one 197 x 197 map per head.")
-    if answer == (1, 12, 196, 196):
-        return not_yet("196 is the patches only; [CLS] is a token too, and attends and is attended to.")
-    if len(answer) == 4 and answer[1] == 64:
-        return not_yet("64 is each head's width (768 / 12); the second number is how many heads there are.")
-    if len(answer) == 4 and answer[2:] == (197, 64):
-        return not_yet("(N, 64) is the shape of q, k or v per head; the weights compare every token with every token.")
-    return not_yet(f"{answer} is not it. (B, heads, N, N) with B = 1, heads = 12, N = (224 / 16)² + 1.")
-
-
-@checker
-def check_vit_layer(answer) -> object:
-    """``answer`` is an ``nn.TransformerEncoderLayer`` for D = 192, 3 heads, computing the same as
-    ``vitlib.Block(192, num_heads=3)`` on ``(B, N, D)`` tokens."""
-    if not isinstance(answer, nn.TransformerEncoderLayer):
-        return not_yet(f"answer must be an nn.TransformerEncoderLayer; got {type(answer).__name__}.")
-    problems = []
-    if answer.self_attn.embed_dim != 192 or answer.self_attn.num_heads != 3:
-        problems.append(f"d_model=192 and nhead=3 (got {answer.self_attn.embed_dim} and {answer.self_attn.num_heads})")
-    if answer.linear1.out_features != 768:
-        problems.append(f"dim_feedforward=768, four times D (got {answer.linear1.out_features})")
-    if not answer.self_attn.batch_first:
-        problems.append("batch_first=True (else (B, N, D) is read as (N, B, D): the seed's bug)")
-    if not answer.norm_first:
-        problems.append("norm_first=True (a ViT block is pre-norm)")
-    if answer.activation_relu_or_gelu != 2:
-        problems.append('activation="gelu"')
-    if answer.norm1.eps != 1e-6:
-        problems.append(f"layer_norm_eps=1e-6 (got {answer.norm1.eps})")
-    if answer.dropout.p != 0 or answer.dropout1.p != 0:
-        problems.append("dropout=0.0 (the default 0.1 makes every call random in training mode)")
-    if problems:
-        return not_yet("still needs " + "; ".join(problems) + ".")
-    return correct("pre-norm, GELU, eps 1e-6, batch-first, no dropout: with copied weights it equals the ViT block.")
+def check_zeroed_branches(answer) -> object:
+    """Predict, then run: a ``vitlib.Block`` with ``attn.proj`` and ``mlp.fc2`` set to zero (weights and biases).
+    What is ``block(x)[0]``? One letter: ``"a"`` zeros, ``"b"`` x itself, ``"c"`` LayerNorm(x), ``"d"`` something
+    else."""
+    letter = answer.strip().lower().strip("()\"'") if isinstance(answer, str) else None
+    if letter not in _ZEROED:
+        return not_yet(f"give one letter, 'a', 'b', 'c' or 'd'; got {answer!r}.")
+    passed, message = _ZEROED[letter]
+    return (correct if passed else not_yet)(message)

@@ -13,7 +13,7 @@ from matplotlib.patches import Rectangle
 
 from .. import analysis, checks
 from ..patches import grid_size
-from .core import add_colorbar, draw_patch_lines, new_figure, overlay_heatmap, set_description, to_numpy_image
+from .core import add_colorbar, draw_patch_lines, grey, new_figure, overlay_heatmap, set_description, to_numpy_image
 
 __all__ = [
     "plot_attention",
@@ -111,12 +111,15 @@ def plot_attention_panel(
     query: int = 0,
     num_prefix_tokens: int = 1,
     title: str | None = None,
-    size: float = 3.0,
+    size: float = 2.6,
 ) -> Figure:
     """An attention matrix ``(1+N, 1+N)`` beside the ``(C, H, W)`` image it was computed on.
 
-    Right: the row of token ``query`` (0 is [CLS]) spread back onto the patch grid, upsampled
-    bilinearly over the grey image; the query's own patch is framed. Each panel has its colour bar.
+    Three panels: the matrix with the query's row framed; that row of token ``query`` (0 is [CLS]) drawn
+    patch for patch on the patch grid, one flat colour per patch (the weights are per patch: nothing is
+    smoothed across patch borders), with each weight written in its patch when there are at most 16; and
+    the image, pixel for pixel (nearest), with the same grid. The query's own patch is framed in both. The
+    matrix and the patch map share one colour scale and one colour bar.
     """
     array = _check_attention_matrix(weights)
     gh, gw = grid_size(image.shape[-2:], patch_size)
@@ -129,31 +132,40 @@ def plot_attention_panel(
     query = checks.nonnegative_int(query, "query", example=0)
     if query >= n:
         raise ValueError(f"query must be a token index in 0..{n - 1} (0 is [CLS]); got {query}.")
-    fig = new_figure(2 * size + 1.6, size + 0.9)
-    left, right = fig.subplots(1, 2)
-    heat = _draw_attention_matrix(
-        left, array, num_prefix_tokens=num_prefix_tokens, query=query, vmin=0.0, vmax=max(float(array.max()), 1e-6)
-    )
+    top = max(float(array.max()), 1e-6)
+    fig = new_figure(3 * size + 1.2, size + 0.9)
+    left, right, middle = fig.subplots(1, 3, width_ratios=[1.25, 1, 1])  # matrix, its row per patch, image
+    heat = _draw_attention_matrix(left, array, num_prefix_tokens=num_prefix_tokens, query=query, vmin=0.0, vmax=top)
     left.set_title(title or "attention weights", fontsize=9)
-    add_colorbar(fig, heat, left, label="attention weight")
+    h, w = image.shape[-2:]
+    extent = (-0.5, w - 0.5, h - 0.5, -0.5)  # both pictures in pixel coordinates, patch edges at k * P - 0.5
+    middle.imshow(grey(image), cmap="gray", vmin=0, vmax=1, interpolation="nearest", extent=extent)
+    middle.set_title(f"the image, {gh} x {gw} patches", fontsize=9)
     row = array[query, num_prefix_tokens:].reshape(gh, gw)
-    overlay = overlay_heatmap(right, image, row)
-    draw_patch_lines(right, (gh, gw), patch_size, lw=0.4)
-    if query >= num_prefix_tokens:
-        r, c = divmod(query - num_prefix_tokens, gw)
-        xy = (c * patch_size - 0.5, r * patch_size - 0.5)
-        right.add_patch(Rectangle(xy, patch_size, patch_size, fill=False, ec="cyan", lw=2))
+    right.imshow(row, cmap=MATRIX_CMAP, vmin=0.0, vmax=top, interpolation="nearest", extent=extent)
+    if gh * gw <= 16:
+        for r in range(gh):
+            for c in range(gw):
+                light = row[r, c] < 0.5 * top
+                right.text((c + 0.5) * patch_size - 0.5, (r + 0.5) * patch_size - 0.5, f"{row[r, c]:.2f}",
+                           ha="center", va="center", fontsize=8, color="white" if light else "black")  # fmt: skip
     name = token_name(query, num_prefix_tokens=num_prefix_tokens)
-    right.set_title(f"what {name} looks at (max {row.max():.2f})", fontsize=9)
-    right.set_xticks([])
-    right.set_yticks([])
-    add_colorbar(fig, overlay, right, label=f"weight from {name}")
+    right.set_title(f"what {name} looks at, per patch", fontsize=9)
+    for ax in (middle, right):
+        draw_patch_lines(ax, (gh, gw), patch_size, color="tab:cyan", lw=0.8)
+        if query >= num_prefix_tokens:
+            r, c = divmod(query - num_prefix_tokens, gw)
+            xy = (c * patch_size - 0.5, r * patch_size - 0.5)
+            ax.add_patch(Rectangle(xy, patch_size, patch_size, fill=False, ec="cyan", lw=2.5))
+        ax.set_xticks([])
+        ax.set_yticks([])
+    add_colorbar(fig, heat, [left, right, middle], label="attention weight")
     top = int(row.argmax())
     return set_description(
         fig,
-        f"Left, an attention matrix of {n} tokens as a heat map, the row of {name} framed; right, the image with the "
-        f"weights {name} gives each patch laid over it as a heat map, largest ({row.max():.2f}) on patch {top} (row "
-        f"{top // gw}, column {top % gw})",
+        f"Left, an attention matrix of {n} tokens as a heat map, the row of {name} framed; middle, the image pixel for "
+        f"pixel with its patch grid; right, the weights {name} gives each patch drawn on the patch grid, largest "
+        f"({row.max():.2f}) on patch {top} (row {top // gw}, column {top % gw})",
     )
 
 

@@ -147,6 +147,9 @@ def attention_steps(q, k, v) -> dict[str, torch.Tensor]:
     return {"Q": q, "K": k, "V": v, "scores": scores, "weights": weights, "output": weights @ v}
 
 
+NUMBER_SIZE = 7.5  # points: about 8 px at the figures' 80 dpi, the smallest text a projector still shows
+
+
 def _matrix(fig: Figure, ax, array: np.ndarray, title: str, rows: list[str], cols: list[str] | None, *, signed: bool):
     """One panel: ``signed`` values on a diverging scale centred on 0, else weights on a 0-based one."""
     if signed:
@@ -167,25 +170,30 @@ def _matrix(fig: Figure, ax, array: np.ndarray, title: str, rows: list[str], col
                 for j in range(array.shape[1]):
                     shade = float(image.norm(array[i, j]))
                     light = abs(shade - 0.5) > 0.35 if signed else shade < 0.5
-                    ax.text(j, i, f"{array[i, j]:.2f}", ha="center", va="center", fontsize=5.5,
+                    ax.text(j, i, f"{array[i, j]:.2f}", ha="center", va="center", fontsize=NUMBER_SIZE,
                             color="white" if light else "black")  # fmt: skip
     fig.colorbar(image, ax=ax, shrink=0.8, pad=0.02).ax.tick_params(labelsize=6)
     return image
 
 
-def plot_attention_steps(q, k, v, *, num_prefix_tokens: int = 1, size: float = 2.1) -> Figure:
+def plot_attention_steps(q, k, v, *, num_prefix_tokens: int = 1, size: float = 2.1, title: str | None = None) -> Figure:
     """Attention step by step for one head: Q, K, the scores Q Kᵀ / √d, the softmax, the output.
 
     ``q``, ``k``, ``v`` are ``(N, d)`` (leading dimensions of size 1 allowed), e.g. the seed's 5 tokens.
     Five panels, each with its colour bar (their quantities differ); the two ``(N, N)`` maps carry
-    their numbers, and row i of the weights sums to 1. Token labels: [CLS], then patch 0, 1, ...
+    their numbers (wider panels, so that the numbers are readable), and row i of the weights sums to 1.
+    Token labels: [CLS], then patch 0, 1, ... ``title`` goes above the five panels (say where the
+    weights came from, e.g. "random weights").
     """
     steps = attention_steps(q, k, v)
     n, d = steps["Q"].shape
     labels = ["[CLS]"] * num_prefix_tokens + [f"patch {i}" for i in range(n - num_prefix_tokens)]
     short = ["CLS"] * num_prefix_tokens + [f"p{i}" for i in range(n - num_prefix_tokens)]
-    fig = Figure(figsize=(5 * size + 0.6, size * 1.05 + 0.4), dpi=DPI, layout="constrained")
-    axes = fig.subplots(1, 5)
+    height = size * 1.05 + 0.4 + (0.25 if title else 0.0)
+    fig = Figure(figsize=(5 * size + 0.6, height), dpi=DPI, layout="constrained")
+    if title:
+        fig.suptitle(title, fontsize=9)
+    axes = fig.subplots(1, 5, width_ratios=[1, 1, 1.6, 1.6, 1])
     _matrix(fig, axes[0], steps["Q"].numpy(), f"1. queries Q  ({n}, {d})", labels, None, signed=True)
     _matrix(fig, axes[1], steps["K"].numpy(), f"2. keys K  ({n}, {d})", labels, None, signed=True)
     _matrix(fig, axes[2], steps["scores"].numpy(), f"3. Q Kᵀ / √{d}  ({n}, {n})", labels, short, signed=True)

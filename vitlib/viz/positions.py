@@ -107,6 +107,7 @@ def plot_pos_embed_channels(
                 ax.set_ylabel(f"{label}\n{gh} x {gw}", fontsize=8)
         bar = fig.colorbar(picture, ax=list(axes[:, col]), location="bottom", shrink=0.8, pad=0.02)
         bar.ax.tick_params(labelsize=6)
+        bar.set_label(f"channel {k}'s value", fontsize=7)
     names = ", ".join(f"{label} ({m.shape[0]} x {m.shape[1]})" for label, m in maps.items())
     return set_description(
         fig,
