@@ -7,7 +7,7 @@ import torch
 from torch import nn
 
 from vitlib import ViT
-from vitlib.data import load_digits
+from vitlib.data import load_digit_splits, load_digits
 from vitlib.engine import NonFiniteLossError
 from vitlib.train import TrainConfig, augment, confusion_matrix, evaluate, fit, predict, train_digits
 
@@ -210,6 +210,21 @@ def test_train_digits_end_to_end_small():
     assert run.evaluation.confusion.sum() == 360
     assert run.evaluation.accuracy > 0.5  # four epochs of a tiny model: far above chance (0.1)
     assert len(run.history.loss) == 4 * math.ceil(1437 / TrainConfig().batch_size)
+
+
+def test_train_digits_validates_on_a_part_of_the_training_digits_and_tests_once():
+    """validate=True: the curve comes from a fifth of the training digits, never from the test part (issue 24)."""
+    tiny = {"embed_dim": 16, "depth": 1, "num_heads": 2}
+    run = train_digits(seed=0, epochs=2, progress=False, model_overrides=tiny, validate=True)
+    splits = load_digit_splits(seed=0)
+    assert (len(run.data.x_train), len(run.data.x_val), len(run.data.x_test)) == (1149, 288, 360)
+    torch.testing.assert_close(run.data.x_val, splits.x_val, rtol=0, atol=0)
+    torch.testing.assert_close(run.data.x_test, load_digits(seed=0).x_test, rtol=0, atol=0)  # the same test part
+    assert len(run.history.val_accuracy) == 2 and len(run.history.loss) == 2 * math.ceil(1149 / 64)
+    # the last logged accuracy is the final model's on the validation part, and the evaluation is on the test part
+    assert run.history.val_accuracy[-1] == evaluate(run.model, splits.x_val, splits.y_val).accuracy
+    assert run.evaluation.accuracy == evaluate(run.model, splits.x_test, splits.y_test).accuracy
+    assert run.evaluation.confusion.sum() == 360
 
 
 def test_progress_bar_shows_loss_and_accuracy(digits, capsys):

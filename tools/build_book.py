@@ -157,7 +157,20 @@ def landing_page(readme: str, notebooks: list[Path], modules: list[str], pages: 
         "```",
         "",
     ]
-    return _relative_links("\n".join(parts), "index.md", pages)
+    text = _relative_links("\n".join(parts), "index.md", pages)
+    # A link to a README section that the landing page leaves out goes to that section of the README on GitHub.
+    kept = {_anchor(heading) for heading in LANDING_SECTIONS if heading in sections}
+
+    def outside(match: re.Match) -> str:
+        label, anchor = match.group(1), match.group(2)
+        return match.group(0) if anchor in kept else f"[{label}]({source_url('README.md')}#{anchor})"
+
+    return re.sub(r"(?<!!)\[([^\]]*)\]\(#([^)\s]+)\)", outside, text)
+
+
+def _anchor(heading: str) -> str:
+    """GitHub's (and MyST's) anchor of a heading: lower case, punctuation dropped, spaces as hyphens."""
+    return re.sub(r"[^\w\- ]", "", heading.strip().lower()).replace(" ", "-")
 
 
 def module_page(name: str) -> str:

@@ -48,11 +48,11 @@ def plot_loss_curve(history, *, size: float = 3.0) -> Figure:
         epochs = np.arange(1, len(accuracy) + 1)
         ax.plot(epochs, 100 * np.asarray(accuracy), color=LINE_COLORS[2], marker="o", ms=3)
         ax.set_xlabel("epoch", fontsize=8)
-        ax.set_ylabel("accuracy on held-out data (%)", fontsize=8)
+        ax.set_ylabel("validation accuracy (%)", fontsize=8)
         ax.set_ylim(max(0, 100 * min(accuracy) - 5), 100.5)
         ax.tick_params(labelsize=7)
         ax.grid(alpha=0.3)
-        ax.set_title(f"held-out accuracy, last {100 * accuracy[-1]:.1f} %", fontsize=9)
+        ax.set_title(f"validation accuracy, last {100 * accuracy[-1]:.1f} %", fontsize=9)
     text = (
         f"A line chart of the training loss at each of {loss.size} steps, from {loss[0]:.3g} to {loss[-1]:.3g}"
         + (", with its epoch means" if spe and loss.size >= spe else "")
@@ -60,7 +60,7 @@ def plot_loss_curve(history, *, size: float = 3.0) -> Figure:
     )
     if accuracy:
         last = 100 * accuracy[-1]
-        text += f"; beside it, the held-out accuracy after each of {len(accuracy)} epochs, last {last:.1f} %"
+        text += f"; beside it, the validation accuracy after each of {len(accuracy)} epochs, last {last:.1f} %"
     return set_description(fig, text)
 
 
