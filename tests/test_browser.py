@@ -176,7 +176,9 @@ CASES = [
         # the seed, and type a new seed; the arrow and the new seed each redraw the picture.
         keyboard=(
             Keys(
-                "[role=slider]", ("ArrowLeft",), {".t-readout": r"^mask ratio 0\.45, seed 0: keep round\(196 x 0\.55\) = 108 "}
+                "[role=slider]",
+                ("ArrowLeft",),
+                {".t-readout": r"^mask ratio 0\.45, seed 0: keep round\(196 x 0\.55\) = 108 "},
             ),
             Keys(".t-slider .widget-readout"),
             Keys(".t-seed input", ("Control+A", "3", "Enter")),
