@@ -3,13 +3,10 @@
 import torch
 
 
-def solution_block_params():
-    d = 768
-    qkv = d * 3 * d + 3 * d
-    proj = d * d + d
-    mlp = (d * 4 * d + 4 * d) + (4 * d * d + d)
-    norms = 2 * (d + d)
-    return qkv + proj + mlp + norms
+def solution_patch_size_params():
+    # the blocks act on one token at a time (their weights do not depend on N); the patch embedding has
+    # D * C*P*P + D weights (P 4 -> 2: 1,088 -> 320), the position table (N+1) * D (5 -> 17 rows: 320 -> 1,088)
+    return "c"
 
 
 def solution_attention_shape():

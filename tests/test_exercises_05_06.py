@@ -12,18 +12,30 @@ s06 = load_solutions("06")
 @pytest.mark.parametrize(
     ("answer", "hint"),
     [
-        (12 * 768 * 768, "weight matrices only"),
-        (12 * 768 * 768 + 13 * 768 - 4 * 768, "add the two LayerNorms"),
-        (7.0, "one whole number"),
-        (123, "four Linear layers"),
+        ("a", "not a parameter count"),
+        ("b", "computed, not stored"),
+        ("d", "one row per token"),
+        (3, "one letter"),
+        ("e", "one letter"),
     ],
 )
-def test_block_params_hints(answer, hint):
-    feedback = nb06.check_block_params(answer)
+def test_patch_size_params_explains_each_wrong_option(answer, hint):
+    feedback = nb06.check_patch_size_params(answer)
     assert not feedback and hint in feedback.message, feedback.message
 
 
-def test_block_params_answer_is_the_real_count():
-    from vitlib import Block
+def test_patch_size_params_counts_are_the_models():
+    """The right answer's message states the parts' counts; they are the presets' real counts."""
+    from vitlib import ViT
 
-    assert sum(p.numel() for p in Block(768, num_heads=12).parameters()) == s06.solution_block_params()
+    feedback = nb06.check_patch_size_params(s06.solution_patch_size_params())
+    assert feedback
+    counts = {}
+    for preset in ("digits_p4", "digits"):
+        model = ViT.from_preset(preset)
+        counts[preset] = [sum(p.numel() for p in m.parameters()) for m in (model.patch_embed, model.blocks)]
+        counts[preset].append(model.pos_embed.numel())
+    assert counts["digits_p4"][1] == counts["digits"][1]  # the blocks do not depend on the patches
+    assert counts["digits_p4"][0] == counts["digits"][2] and counts["digits_p4"][2] == counts["digits"][0]
+    for value in (*counts["digits_p4"], *counts["digits"]):
+        assert f"{value:,}" in feedback.message

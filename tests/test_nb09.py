@@ -73,3 +73,14 @@ def test_a_broken_answer_is_a_not_yet():
 
     verdict = nb09.check_vit_params(broken)
     assert not verdict.passed and "ZeroDivisionError" in verdict.message
+
+
+def test_param_formula_hints_first_and_gives_the_formula_only_after_a_second_wrong_try(monkeypatch):
+    """Issue 25: the first wrong total gets a hint; the whole formula comes only with a different, second one."""
+    monkeypatch.setattr(nb09, "_WRONG_TRIES", set())
+    first = nb09.check_vit_params(lambda depth, dim, patch: 1_000_000)
+    assert not first.passed and "List the parts" in first.message and "12·D²" not in first.message
+    again = nb09.check_vit_params(lambda depth, dim, patch: 1_000_000)  # the same wrong answer: still the hint
+    assert "List the parts" in again.message and "12·D²" not in again.message
+    second = nb09.check_vit_params(lambda depth, dim, patch: 2_000_000)
+    assert not second.passed and "per block 12·D² + 13·D" in second.message

@@ -65,19 +65,17 @@ def test_draw_patch_lines_uses_the_pixel_edge_convention():
     assert horizontal == [3.5] and vertical == [3.5, 7.5]
 
 
-def test_upsample_map_is_bilinear_not_blocks():
-    heat = torch.tensor([[0.0, 1.0], [0.0, 1.0]])
-    smooth = core.upsample_map(heat, (8, 8))
-    assert smooth.shape == (8, 8)
-    row = smooth[0]
-    assert row[0] == 0.0 and row[-1] == 1.0
-    assert ((row > 0) & (row < 1)).sum() >= 4  # values between the two blocks: a smooth ramp
-    assert np.all(np.diff(row) >= 0)
+def test_upsample_map_draws_patches_as_blocks():
+    """Each patch's value fills its block: nothing smoothed across a patch border (issue 25)."""
+    heat = torch.tensor([[0.0, 1.0], [0.25, 0.5]])
+    blocks = core.upsample_map(heat, (8, 8))
+    assert blocks.shape == (8, 8)
+    np.testing.assert_array_equal(blocks, np.kron(heat.numpy(), np.ones((4, 4))))
     with pytest.raises(ValueError, match=r"one \(gh, gw\) map"):
         core.upsample_map(torch.zeros(2, 2, 2), (4, 4))
 
 
-def test_overlay_heatmap_draws_grey_image_then_the_smooth_heat():
+def test_overlay_heatmap_draws_grey_image_then_the_heat_per_patch():
     fig = Figure()
     ax = fig.add_subplot()
     image = torch.rand(3, 8, 8)
@@ -85,8 +83,7 @@ def test_overlay_heatmap_draws_grey_image_then_the_smooth_heat():
     backdrop, ax_image = ax.images
     np.testing.assert_allclose(backdrop.get_array(), image.mean(0).numpy(), rtol=1e-6)  # grey, not colour
     assert heat is ax_image and heat.get_array().shape == (64, 64)  # 8 px digits: upsampled 8x
-    values = np.unique(np.round(heat.get_array(), 4))
-    assert len(values) > 4  # not 4 blocks
+    np.testing.assert_array_equal(heat.get_array(), np.kron([[0.0, 1.0], [0.5, 0.25]], np.ones((32, 32))))  # 4 blocks
     assert heat.get_clim() == (0.0, 1.0)
     assert backdrop.get_extent() == heat.get_extent() == [-0.5, 7.5, 7.5, -0.5]
     alpha = heat.get_alpha()  # more opaque where the heat is larger: low values leave the image visible
@@ -134,8 +131,30 @@ def test_plot_curves_draws_each_curve_spread_and_reference():
     assert ax.get_xscale() == "log" and [t.get_text() for t in ax.texts] == ["p", "q", "r"]
 
 
+def test_plot_curves_can_show_single_measurements_as_points_on_a_fixed_range():
+    fig = viz.plot_curves(
+        [1, 2, 3], {"a": [80.0, 90.0, 85.0]}, xlabel="n", ylabel="accuracy", join=False, ylim=(0, 100)
+    )
+    ax = fig.axes[0]
+    (line,) = ax.lines
+    assert line.get_linestyle() == "None" and line.get_marker() not in (None, "None", "")  # points, not a line
+    assert ax.get_ylim() == (0.0, 100.0)
+    assert viz.alt_text(fig).startswith("A chart of points of accuracy against n")
+
+
 def test_plot_curves_refuses_mismatched_lengths_and_unknown_spread():
     with pytest.raises(ValueError, match="curve 'a' has 2 values for 3 positions"):
         viz.plot_curves([1, 2, 3], {"a": [1, 2]}, xlabel="x", ylabel="y")
     with pytest.raises(ValueError, match="spread names 'b'"):
         viz.plot_curves([1, 2], {"a": [1, 2]}, spread={"b": (1, [1, 2])}, xlabel="x", ylabel="y")
+
+
+def test_plot_images_draws_the_patch_grid_when_asked_and_refuses_one_that_does_not_tile():
+    images = torch.rand(2, 1, 8, 8)
+    fig = viz.plot_images(images, ["a", "b"], patch_size=4)
+    for ax in fig.axes:
+        assert sorted(line.get_ydata()[0] for line in ax.lines if line.get_ydata()[0] == line.get_ydata()[1]) == [3.5]
+    assert "grid of 4 x 4-pixel patches" in viz.alt_text(fig)
+    assert not viz.plot_images(images).axes[0].lines  # no grid unless asked
+    with pytest.raises(ValueError, match="patch_size"):
+        viz.plot_images(images, patch_size=3)

@@ -1,5 +1,5 @@
 """Checkers for notebook 06, *the head, and training a real ViT*: ``check_attention_shape``
-(predict, then run), ``check_block_params`` and ``check_rollout`` (attention rollout by hand).
+(predict, then run), ``check_patch_size_params`` (judgement) and ``check_rollout`` (attention rollout by hand).
 Mean pooling is asked once, in notebook 03.
 """
 
@@ -12,34 +12,62 @@ import torch
 from .. import analysis
 from . import checker, correct, not_yet, whole_answer
 
-__all__ = ["check_attention_shape", "check_block_params", "check_rollout"]
-
-
-@checker
-def check_block_params(answer) -> object:
-    """The number of parameters of one ViT-B block (D = 768, MLP 3072), biases and LayerNorms included."""
-    if (number := whole_answer(answer)) is None:
-        return not_yet(f"give one whole number; got {answer!r}.")
-    answer = number
-    d = 768
-    right = 12 * d * d + 13 * d  # qkv 3D²+3D, proj D²+D, fc1 4D²+4D, fc2 4D²+D, two LayerNorms 4D
-    if answer == right:
-        return correct(
-            f"qkv {3 * d * d + 3 * d:,} + proj {d * d + d:,} + fc1 {4 * d * d + 4 * d:,} + fc2 {4 * d * d + d:,} "
-            f"+ 2 LayerNorms {4 * d:,} = {right:,}, i.e. 12·D² + 13·D."
-        )
-    if answer == 12 * d * d:
-        return not_yet("that is the weight matrices only (12·D²); add the biases and the LayerNorms' weight and bias.")
-    if answer == right - 4 * d:
-        return not_yet("close: add the two LayerNorms, each with a weight and a bias of size D.")
-    return not_yet(
-        f"{answer:,} is not it. A block has four Linear layers (qkv, proj, fc1, fc2) and two LayerNorms. A Linear "
-        "layer from n inputs to m outputs holds an n x m weight and m biases; a LayerNorm over D channels holds a "
-        "weight and a bias of D each. Work out n and m for each of the four from D = 768 and the MLP width 3072."
-    )
+__all__ = ["check_attention_shape", "check_patch_size_params", "check_rollout"]
 
 
 _ATTENTION_SHAPE = (4, 6, 4, 17, 17)  # the inspectable model (depth 4, 4 heads, 16 patches + [CLS]) on 6 digits
+
+
+# Which parts change between the two digits presets (digits_p4: 4 x 4-pixel patches; digits: 2 x 2): one
+# explanation per option. The counts are computed in the correct answer's message, from the presets.
+_PATCH_PARTS = {
+    "a": (
+        False,
+        "the number of tokens is not a parameter count: the blocks' Linear layers act on one token at a "
+        "time, with the same weights for 5 tokens or 17.",
+    ),
+    "b": (
+        False,
+        "attention mixes more tokens, but its weights (qkv, proj) are D x 3D and D x D whatever the number "
+        "of tokens: the attention matrix is computed, not stored.",
+    ),
+    "c": (True, ""),
+    "d": (
+        False,
+        "look at the two parts that do depend on the patches: the patch embedding maps C*P*P pixels to D, "
+        "and the position table has one row per token.",
+    ),
+}
+
+
+def _part_counts(preset: str) -> tuple[int, int, int]:
+    from ..model import ViT
+
+    with torch.device("meta"):  # shapes only: nothing is allocated
+        model = ViT.from_preset(preset)
+    count = lambda module: sum(p.numel() for p in module.parameters())  # noqa: E731
+    return count(model.patch_embed), model.pos_embed.numel(), count(model.blocks)
+
+
+@checker
+def check_patch_size_params(answer) -> object:
+    """Judgement: from ``digits_p4`` (4 x 4-pixel patches, 4 + 1 tokens) to ``digits`` (2 x 2, 16 + 1 tokens), same
+    width and depth, what happens to the parameters? One letter: ``"a"`` about 4x more (four times the tokens),
+    ``"b"`` the blocks grow (attention over 17 tokens), ``"c"`` the blocks stay; the patch embedding shrinks by as
+    much as the position table grows, ``"d"`` nothing changes in any part."""
+    letter = answer.strip().lower().strip("()\"'") if isinstance(answer, str) else None
+    if letter not in _PATCH_PARTS:
+        return not_yet(f"give one letter, 'a', 'b', 'c' or 'd'; got {answer!r}.")
+    passed, message = _PATCH_PARTS[letter]
+    if not passed:
+        return not_yet(message)
+    (e4, t4, b4), (e2, t2, b2) = _part_counts("digits_p4"), _part_counts("digits")
+    return correct(
+        f"blocks {b4:,} in both; patch embedding {e4:,} -> {e2:,} (D x C*P*P + D: 16 pixels per patch, then 4); "
+        f"position table {t4:,} -> {t2:,} ((N+1) x D: 5 tokens, then 17). The three together: {e4 + t4 + b4:,} -> "
+        f"{e2 + t2 + b2:,}: "
+        "with these sizes the two changes cancel exactly. More tokens cost compute (attention is N x N), not weights."
+    )
 
 
 @checker

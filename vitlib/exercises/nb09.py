@@ -83,7 +83,19 @@ def check_vit_params(answer) -> object:
         return not_yet("close: each block has two LayerNorms, each with a weight and a bias of size D.")
     if b == expected[1] - 3 * p * p * d - d:
         return not_yet("add the patch embedding: a Linear(3·P·P, D), weights and bias.")
+    _WRONG_TRIES.add(int(b))
+    if len(_WRONG_TRIES) == 1:  # a hint first; the formula only after a second, different wrong answer
+        return not_yet(
+            f"for (12, 768, 16) you give {int(b):,}; the answer is near 86 M. List the parts in the order the model "
+            "runs them (patch embedding, [CLS], positions, the blocks: notebook 06 counted one, the final LayerNorm, "
+            "the head) and count each one's weights and biases."
+        )
     return not_yet(
-        f"for (12, 768, 16) you give {b:,}; the answer is near 86 M. Add up: patch embedding 3·P²·D + D, [CLS] D, "
-        "positions (N+1)·D with N = (224 / P)², per block 12·D² + 13·D, final LayerNorm 2·D, head 1000·D + 1000."
+        f"for (12, 768, 16) you give {int(b):,}; the answer is near 86 M. Add up: patch embedding 3·P²·D + D, "
+        "[CLS] D, positions (N+1)·D with N = (224 / P)², per block 12·D² + 13·D, final LayerNorm 2·D, head 1000·D "
+        "+ 1000."
     )
+
+
+# The wrong totals (for ViT-B/16) this kernel has seen: the whole formula is given only from the second one on.
+_WRONG_TRIES: set[int] = set()

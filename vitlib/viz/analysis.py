@@ -1,7 +1,7 @@
 """Figures for :mod:`vitlib.analysis` (notebooks 06 and 08): attention distance, rollout beside last-layer attention.
 
 Built with ``matplotlib.figure.Figure`` and :mod:`vitlib.viz`'s helpers only;
-heat maps are upsampled smoothly (bilinear) over the grey image, with a colour bar.
+heat maps are drawn one block per patch over the grey image, with a colour bar.
 """
 
 from __future__ import annotations
@@ -78,7 +78,7 @@ def plot_rollout_comparison(
     """Each image, then one heat map per entry of ``panels`` laid over it: ``(B, C, H, W)``, ``{name: (B, gh, gw)}``.
 
     For example ``{"last layer [CLS]": cls_attention_maps(a, grid), "rollout": cls_rollout_maps(a, grid)}``.
-    Each map is upsampled bilinearly over the grey image; each row has one
+    Each map is drawn one block per patch over the grey image; each row has one
     colour scale per panel column, shown by a colour bar under that column.
     """
     if not isinstance(images, torch.Tensor) or images.dim() != 4:

@@ -180,7 +180,7 @@ def plot_cls_attention_heads(
     size: float = 1.1,
 ) -> Figure:
     """[CLS]'s attention over each image, one column per head (and their mean): ``(B, C, H, W)`` images,
-    ``(depth, B, heads, 1+N, 1+N)`` attention. Each map is upsampled bilinearly over the grey image, all on
+    ``(depth, B, heads, 1+N, 1+N)`` attention. Each map is drawn one block per patch over the grey image, all on
     one colour scale (0 to ``vmax``, default the largest weight shown) with one colour bar."""
     attention = checks.attention_maps(attention)
     depth, b, heads = attention.shape[:3]
@@ -228,7 +228,7 @@ def _peak(heat: torch.Tensor, gw: int) -> str:
 def plot_cls_attention(
     images: torch.Tensor, maps: torch.Tensor, *, titles=None, vmax: float | None = None, size: float = 2.4
 ) -> Figure:
-    """Each ``(C, H, W)`` image beside its [CLS] attention map upsampled bilinearly over it: ``(B, C, H, W)``
+    """Each ``(C, H, W)`` image beside its [CLS] attention map drawn over it, one block per patch: ``(B, C, H, W)``
     images, ``(B, gh, gw)`` maps (:func:`vitlib.analysis.cls_attention_maps`), on one colour scale
     (0 to ``vmax``, default the largest weight) with one colour bar."""
     b = len(images)

@@ -149,24 +149,26 @@ def add_colorbar(fig: matplotlib.figure.Figure, mappable, ax, *, label: str | No
 
 
 def upsample_map(heat, size) -> np.ndarray:
-    """A ``(gh, gw)`` map of one value per patch, upsampled smoothly (bilinear) to the image: ``-> (H, W)``."""
+    """A ``(gh, gw)`` map of one value per patch, drawn as patches: each value fills its patch's block of the
+    ``(H, W)`` image (nearest, never smoothed across a patch border, which would show attention where none
+    is): ``-> (H, W)``."""
     heat = torch.as_tensor(heat).detach().float().cpu()
     if heat.dim() != 2:
         raise ValueError(f"heat must be one (gh, gw) map; got shape {tuple(heat.shape)}.")
     h, w = size
-    smooth = F.interpolate(heat[None, None], size=(h, w), mode="bilinear", align_corners=False)
-    return smooth[0, 0].numpy()
+    blocks = F.interpolate(heat[None, None], size=(h, w), mode="nearest")
+    return blocks[0, 0].numpy()
 
 
 def overlay_heatmap(ax, image: torch.Tensor, heat, *, vmin: float = 0.0, vmax: float | None = None, cmap=None):
-    """A ``(gh, gw)`` heat map upsampled bilinearly over the grey ``(C, H, W)`` image; returns the heat's
+    """A ``(gh, gw)`` heat map, one block per patch, over the grey ``(C, H, W)`` image; returns the heat's
     ``AxesImage`` (pass it to :func:`add_colorbar`), whose array is ``(s*H, s*W)`` with ``s`` the smallest
     whole factor that makes the longer side at least 64 (1 for photos). ``vmax`` defaults to the map's
     maximum. The heat is more opaque where it is larger (alpha 0.25 to 0.9), so that low values leave
     the image visible and high ones show their colour instead of blending with the grey."""
     h, w = image.shape[-2:]
     scale = max(1, -(-64 // max(h, w)))  # small images (8 x 8 digits) get a finer heat map than their pixels
-    smooth = upsample_map(heat, (h * scale, w * scale))
+    smooth = upsample_map(heat, (h * scale, w * scale))  # patches as blocks
     extent = (-0.5, w - 0.5, h - 0.5, -0.5)
     ax.imshow(grey(image), cmap="gray", vmin=0, vmax=1, extent=extent)
     top = max(float(smooth.max()) if vmax is None else vmax, vmin + 1e-6)

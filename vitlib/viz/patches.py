@@ -46,8 +46,9 @@ def plot_image(image: torch.Tensor, *, title: str | None = None, size: float = 3
     return set_description(fig, f"An image of {w} x {h} pixels")
 
 
-def plot_images(images, titles=None, *, size: float = 2.6) -> Figure:
-    """Images side by side, one title each: a list of ``(C, H, W)`` tensors or a ``(K, C, H, W)`` batch."""
+def plot_images(images, titles=None, *, patch_size: int | None = None, size: float = 2.6) -> Figure:
+    """Images side by side, one title each: a list of ``(C, H, W)`` tensors or a ``(K, C, H, W)`` batch.
+    ``patch_size`` draws the patch grid on each (its size must tile the images)."""
     images = list(images)
     if not images:
         raise ValueError("plot_images needs at least one image; got none.")
@@ -55,16 +56,21 @@ def plot_images(images, titles=None, *, size: float = 2.6) -> Figure:
     if len(titles) != len(images):
         raise ValueError(f"got {len(images)} images but {len(titles)} titles; pass one title per image.")
     h, w = images[0].shape[-2:]
+    if patch_size is not None:
+        checks.tiling((h, w), patch_size)
     fig = new_figure(len(images) * (size * w / max(h, w) + 0.1) + 0.1, size * h / max(h, w) + 0.45)
     for ax, image, title in zip(fig.subplots(1, len(images), squeeze=False)[0], images, titles, strict=True):
         ax.imshow(to_numpy_image(image), cmap="gray")
+        if patch_size is not None:
+            draw_patch_lines(ax, (h // patch_size, w // patch_size), patch_size, color="tab:orange")
         ax.set_axis_off()
         if title:
             ax.set_title(title, fontsize=9)
     what = "An image" if len(images) == 1 else f"{len(images)} images side by side"
     named = [str(t) for t in titles if t]
     titled = f", titled {'; '.join(named)}" if named else ""
-    return set_description(fig, f"{what}, {w} x {h} pixels" + (" each" if len(images) > 1 else "") + titled)
+    grid = f", with the grid of {patch_size} x {patch_size}-pixel patches" if patch_size is not None else ""
+    return set_description(fig, f"{what}, {w} x {h} pixels" + (" each" if len(images) > 1 else "") + grid + titled)
 
 
 def draw_patch_grid(ax, image: torch.Tensor, patch_size: int, *, show_indices: bool = True, frame: int | None = None):

@@ -118,6 +118,8 @@ def plot_curves(
     spread: dict | None = None,
     references: dict | None = None,
     point_labels=None,
+    join: bool = True,
+    ylim: tuple[float, float] | None = None,
     size: tuple[float, float] = (4.6, 3.0),
 ) -> Figure:
     """Measured curves on one axes (notebook 09: accuracy against data, time against tokens).
@@ -127,6 +129,8 @@ def plot_curves(
     ``spread``: ``{label: (x, values)}``, a vertical bar through several values at one ``x`` (e.g.
     seeds), in the colour of that curve; ``references``: ``{label: (K,) values}``, dashed black lines (e.g.
     a model's prediction); ``point_labels``: ``K`` texts written beside the first curve's points.
+    ``join=False`` draws the points without lines between them (single measurements, whose noise a line would
+    make read as a trend); ``ylim`` fixes the y range (e.g. ``(0, 100)`` for accuracies, nothing truncated).
     """
     x = [float(v) for v in x]
     if not curves:
@@ -139,7 +143,7 @@ def plot_curves(
     colors = {}
     for i, (name, ys) in enumerate(curves.items()):
         style = {"color": LINE_COLORS[i % len(LINE_COLORS)], "marker": MARKERS[i % len(MARKERS)]}
-        (line,) = ax.plot(x, [float(v) for v in ys], "-", label=name, **style)
+        (line,) = ax.plot(x, [float(v) for v in ys], linestyle="-" if join else "none", label=name, **style)
         colors[name] = line.get_color()
     for name, (at, values) in (spread or {}).items():
         if name not in colors:
@@ -156,6 +160,8 @@ def plot_curves(
     ax.set(xlabel=xlabel, ylabel=ylabel, xscale="log" if log_x else "linear", yscale="log" if log_y else "linear")
     ax.set_xticks(x, [f"{v:g}" for v in x])
     ax.set_xticks([], minor=True)
+    if ylim is not None:
+        ax.set_ylim(*ylim)
     if title:
         ax.set_title(title, fontsize=9)
     ax.legend(fontsize=8)
@@ -164,7 +170,8 @@ def plot_curves(
     dashed = f", and dashed: {', '.join(references)}" if references else ""
     return set_description(
         fig,
-        f"A line chart of {ylabel} against {xlabel}, {len(curves)} measured curve{'s' if len(curves) > 1 else ''}"
+        f"A {'line chart' if join else 'chart of points'} of {ylabel} against {xlabel}, {len(curves)} measured "
+        f"curve{'s' if len(curves) > 1 else ''}"
         f"{dashed}. At {xlabel} = {', '.join(f'{v:g}' for v in x)}: {values}",
     )
 
