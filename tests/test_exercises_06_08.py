@@ -153,3 +153,15 @@ def test_nb07_zeroed_heads_give_one_picture_for_every_digit():
     assert torch.equal(vae.kl_to_standard_normal(mu, logvar), torch.zeros(5))
     assert all(torch.equal(p, pictures[0]) for p in pictures)
     assert load_solutions("07").solution_collapsed_code() == "b" and nb07.check_collapsed_code("b").passed
+
+
+def test_plot_rollout_comparison_beside_the_image():
+    images = torch.rand(2, 1, 8, 8)
+    panels = {"a": torch.rand(2, 4, 4), "b": torch.rand(2, 4, 4)}
+    over = viz_analysis.plot_rollout_comparison(images, panels)
+    beside = viz_analysis.plot_rollout_comparison(images, panels, overlay=False)
+    assert [len(ax.images) for ax in over.axes[1:3]] == [2, 2]  # the grey image, then the heat map over it
+    assert [len(ax.images) for ax in beside.axes[1:3]] == [1, 1]  # the heat map alone
+    heat = beside.axes[1].images[0]
+    assert heat.get_array().shape == (4, 4) and heat.get_interpolation() == "nearest"  # one cell per patch
+    assert "beside it" in beside.description and "laid over it" in over.description
