@@ -1,17 +1,9 @@
 """Solutions to the "Your turn" exercises of notebook 07 (for instructors)."""
 
-import torch
+
+def solution_confident_code():
+    return "c"  # 16 x ½(e⁻⁴ - 1 + 4) ≈ 24.1 nats: a spread narrower than the prior's costs through -log σ²
 
 
-def solution_kl():
-    def kl(mu, logvar):
-        return 0.5 * (mu**2 + logvar.exp() - 1 - logvar).sum(dim=-1)
-
-    return kl
-
-
-def solution_reparameterize():
-    def sample(mu, logvar, eps):
-        return mu + torch.exp(0.5 * logvar) * eps
-
-    return sample
+def solution_collapsed_code():
+    return "b"  # μ = 0 for every digit: the decoder gets the same z twelve times and draws one picture

@@ -3,9 +3,8 @@
 import torch
 
 
-def solution_num_visible():
-    n = (224 // 16) ** 2  # 196 patches
-    return round(n * (1 - 0.75)) + 1  # 49 kept + [CLS]
+def solution_one_patch():
+    return "b"  # every token attends to every patch in both blocks, so all 64 logits move
 
 
 def solution_fuse_qkv():
@@ -15,8 +14,5 @@ def solution_fuse_qkv():
     return fuse_qkv
 
 
-def solution_patch_logits():
-    def patch_logits(tokens, head):
-        return head(tokens[:, 1:]).squeeze(-1)  # drop [CLS], one logit per patch
-
-    return patch_logits
+def solution_hidden_only():
+    return "b"  # redrawing a visible patch is copying the input; the hidden patches are the question

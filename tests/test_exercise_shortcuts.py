@@ -13,8 +13,7 @@ from solutions_support import load_solutions
 from torch import nn
 
 import vitlib
-import vitlib.vae
-from vitlib.exercises import Shortcut, code_names, nb00, nb01, nb07, run_by_hand
+from vitlib.exercises import Shortcut, code_names, nb00, nb01, run_by_hand
 from vitlib.patches import patchify as imported_patchify
 
 
@@ -79,34 +78,11 @@ def test_nb01_patchify_refuses_the_library_routes(mine, label):
     assert not verdict.passed and label in verdict.message and "reshape and permute" in verdict.message
 
 
-def _kl_by_distributions(mu, logvar):
-    d = torch.distributions
-    q = d.Normal(mu, (0.5 * logvar).exp())
-    return d.kl_divergence(q, d.Normal(torch.zeros_like(mu), torch.ones_like(mu))).sum(-1)
-
-
-@pytest.mark.parametrize(
-    "kl",
-    [lambda mu, logvar: vitlib.vae.kl_to_standard_normal(mu, logvar), _kl_by_distributions],
-    ids=["vitlib", "dist"],
-)
-def test_nb07_kl_refuses_the_library_routes(kl):
-    verdict = nb07.check_kl(kl)
-    assert not verdict.passed and "by hand" in verdict.message
-
-
-def test_nb07_reparameterize_refuses_vitlib():
-    verdict = nb07.check_reparameterize(lambda mu, logvar, eps: vitlib.vae.reparameterize(mu, logvar, eps=eps))
-    assert not verdict.passed and "vitlib.vae" in verdict.message and "by hand" in verdict.message
-
-
 @pytest.mark.parametrize(
     ("notebook", "check", "exercise"),
     [
         ("00", nb00.check_lookup_as_matmul, "lookup_as_matmul"),
         ("01", nb01.check_patchify, "patchify"),
-        ("07", nb07.check_kl, "kl"),
-        ("07", nb07.check_reparameterize, "reparameterize"),
     ],
 )
 def test_the_solutions_are_by_hand(notebook, check, exercise):

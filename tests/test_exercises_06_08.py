@@ -1,5 +1,6 @@
 """Notebook 06's new exercises (predict the attention's shape, attention rollout by hand, the block-parameter
-hint) and the figures of vitlib.viz_analysis: right answers pass, shortcuts are refused, hints fit the mistake."""
+hint), notebook 07's and 08's judgement questions, and the figures of vitlib.viz_analysis: right answers pass,
+shortcuts are refused, hints fit the mistake, every option has its own explanation."""
 
 from __future__ import annotations
 
@@ -8,8 +9,8 @@ import torch
 from matplotlib.figure import Figure
 from solutions_support import load_solutions
 
-from vitlib import analysis, hub
-from vitlib.exercises import Feedback, nb06
+from vitlib import analysis, hub, vae
+from vitlib.exercises import Feedback, nb06, nb07
 from vitlib.viz import analysis as viz_analysis
 
 
@@ -111,3 +112,49 @@ def test_plot_rollout_comparison():
         viz_analysis.plot_rollout_comparison(images, {"a": torch.rand(3, 4, 4)})
     with pytest.raises(ValueError, match="non-empty dict"):
         viz_analysis.plot_rollout_comparison(images, {})
+
+
+# --- notebook 07: two predictions, one letter each ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("check", [nb07.check_confident_code, nb07.check_collapsed_code])
+def test_nb07_every_option_has_its_own_explanation(check):
+    verdicts = {letter: check(letter) for letter in "abcd"}
+    assert sum(v.passed for v in verdicts.values()) == 1
+    assert len({v.message for v in verdicts.values()}) == 4
+    assert check(" (C) ").passed == verdicts["c"].passed  # spaces, brackets and case do not matter
+    assert not check("e") and "one letter" in check("e").message
+
+
+def test_nb07_the_confident_code_answer_is_what_the_kl_says():
+    kl = vae.kl_to_standard_normal(torch.zeros(1, 16), torch.full((1, 16), -4.0)).item()
+    assert 23.5 < kl < 24.5  # option c, "about 24"; option b is one dimension's share
+    assert nb07.check_confident_code(load_solutions("07").solution_confident_code()).passed
+    assert "one* latent dimension" in nb07.check_confident_code("b").message
+
+
+def test_nb07_zeroed_heads_give_one_picture_for_every_digit():
+    torch.manual_seed(0)
+    model = vae.ViTVAE(latent_dim=4).eval()
+    with torch.no_grad():
+        for head in (model.to_mu, model.to_logvar):
+            head.weight.zero_()
+            head.bias.zero_()
+        images = torch.rand(5, 1, 8, 8)
+        mu, logvar = model.encode(images)
+        pictures = model.reconstruct(images)
+    assert torch.equal(vae.kl_to_standard_normal(mu, logvar), torch.zeros(5))
+    assert all(torch.equal(p, pictures[0]) for p in pictures)
+    assert load_solutions("07").solution_collapsed_code() == "b" and nb07.check_collapsed_code("b").passed
+
+
+def test_plot_rollout_comparison_beside_the_image():
+    images = torch.rand(2, 1, 8, 8)
+    panels = {"a": torch.rand(2, 4, 4), "b": torch.rand(2, 4, 4)}
+    over = viz_analysis.plot_rollout_comparison(images, panels)
+    beside = viz_analysis.plot_rollout_comparison(images, panels, overlay=False)
+    assert [len(ax.images) for ax in over.axes[1:3]] == [2, 2]  # the grey image, then the heat map over it
+    assert [len(ax.images) for ax in beside.axes[1:3]] == [1, 1]  # the heat map alone
+    heat = beside.axes[1].images[0]
+    assert heat.get_array().shape == (4, 4) and heat.get_interpolation() == "nearest"  # one cell per patch
+    assert "beside it" in beside.description and "laid over it" in over.description

@@ -116,7 +116,7 @@ def test_mask_ratio_explorer_bad_arguments():
 # --- exercises ---------------------------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("name", ["num_visible", "fuse_qkv", "patch_logits"])
+@pytest.mark.parametrize("name", ["one_patch", "fuse_qkv", "hidden_only"])
 def test_solutions_pass_their_checkers(name):
     feedback = getattr(nb08, f"check_{name}")(getattr(_solutions(), f"solution_{name}")())
     assert feedback.passed, feedback.message
@@ -125,15 +125,16 @@ def test_solutions_pass_their_checkers(name):
 @pytest.mark.parametrize(
     ("name", "answer", "hint"),
     [
-        ("num_visible", 49, "[CLS]"),
-        ("num_visible", 147, "hidden patches"),
-        ("num_visible", 197, "whole sequence"),
+        ("one_patch", "a", "two blocks of self-attention"),
+        ("one_patch", "c", "receptive field"),
+        ("one_patch", "d", "at least its logit moves"),
+        ("hidden_only", "a", "already predicts every patch"),
+        ("hidden_only", "c", "restore_order"),
+        ("hidden_only", "d", "mask token gets its gradient"),
+        ("hidden_only", "e", "one letter"),
         ("fuse_qkv", lambda q, k, v: torch.stack([q, k, v]), "concatenate"),
         ("fuse_qkv", lambda q, k, v: torch.cat([q, k, v], dim=1), "dim=0"),
         ("fuse_qkv", lambda q, k, v: torch.cat([k, q, v]), "wrong order"),
-        ("patch_logits", lambda t, h: h(t).squeeze(-1), "including* [CLS]"),
-        ("patch_logits", lambda t, h: h(t[:, 0]), "classification"),
-        ("patch_logits", lambda t, h: h(t[:, 1:]), "squeeze(-1)"),
     ],
 )
 def test_typical_wrong_answers_get_a_hint(name, answer, hint):
@@ -141,13 +142,39 @@ def test_typical_wrong_answers_get_a_hint(name, answer, hint):
     assert not feedback.passed and hint in feedback.message, feedback.message
 
 
+@pytest.mark.parametrize("check", [nb08.check_one_patch, nb08.check_hidden_only])
+def test_every_option_has_its_own_explanation(check):
+    verdicts = {letter: check(letter) for letter in "abcd"}
+    assert sum(v.passed for v in verdicts.values()) == 1
+    assert len({v.message for v in verdicts.values()}) == 4
+    assert check(" (B) ").passed
+
+
 def test_unanswered_and_broken_answers_do_not_raise():
     assert "no answer yet" in nb08.check_fuse_qkv(None).message
-    assert "raised" in nb08.check_patch_logits(lambda t, h: 1 / 0).message
+    assert "raised" in nb08.check_fuse_qkv(lambda q, k, v: 1 / 0).message
 
 
-def test_dense_head_on_vitlib_matches_the_solution():
-    vit = vitlib.ViT(image_size=16, patch_size=4, in_chans=1, num_classes=0, embed_dim=8, depth=1, num_heads=2)
-    head = torch.nn.Linear(8, 1)
-    tokens = vit.forward_features(torch.rand(2, 1, 16, 16))
-    assert _solutions().solution_patch_logits()(tokens, head).shape == (2, 16)
+def test_one_patch_reaches_every_logit_of_a_dense_vit():
+    """The claim behind exercise 1's answer, on an untrained dense ViT of the notebook's shape."""
+    torch.manual_seed(0)
+    vit = vitlib.ViT(image_size=32, patch_size=4, in_chans=1, num_classes=0, embed_dim=32, depth=2, num_heads=2)
+    head = torch.nn.Linear(32, 1)
+    image = torch.rand(1, 1, 32, 32)
+    painted = image.clone()
+    painted[..., :4, :4] = 1.0
+    with torch.no_grad():
+        before, after = (head(vit.forward_features(x)[:, 1:]).squeeze(-1) for x in (image, painted))
+    assert before.shape == (1, 64) and bool(((after - before).abs() > 0).all())
+    assert _solutions().solution_one_patch() == "b"
+
+
+def test_the_tiny_mae_predicts_every_patch_and_scores_the_hidden_ones():
+    """Exercise 2's option a: the decoder predicts all patches anyway; the loss picks the hidden ones."""
+    from vitlib.masking import MaskedAutoencoder
+
+    torch.manual_seed(0)
+    encoder = vitlib.ViT(image_size=8, patch_size=2, in_chans=1, num_classes=0, embed_dim=16, depth=1, num_heads=2)
+    mae = MaskedAutoencoder(encoder, decoder_dim=16, decoder_depth=1, mask_ratio=0.5)
+    out = mae(torch.rand(3, 1, 8, 8), seed=0)
+    assert out.pred.shape == (3, 16, 4) and int(out.mask.sum()) == 3 * 8

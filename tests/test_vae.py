@@ -1,4 +1,4 @@
-"""The ViT-VAE (vitlib/vae.py), its plots and widgets, and the checkers of notebook 07."""
+"""The ViT-VAE (vitlib/vae.py), its plots and widgets (notebook 07's checkers: tests/test_exercises_06_08.py)."""
 
 from __future__ import annotations
 
@@ -7,11 +7,9 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from matplotlib.figure import Figure
-from solutions_support import load_solutions
 from torch.distributions import Normal, kl_divergence
 
 from vitlib import ViT, viz, widgets
-from vitlib.exercises import nb07
 from vitlib.vae import (
     VAETrainConfig,
     ViTVAE,
@@ -318,31 +316,6 @@ def test_prior_sampler_button_draws_the_next_seed():
     assert "error" in sampler.readout.value
     with pytest.raises(ValueError, match="n must be a positive whole number"):
         widgets.prior_sampler(model, n=0)
-
-
-# --- exercises ----------------------------------------------------------------------------------------------------
-
-
-def _solutions():
-    return load_solutions("07")
-
-
-def test_kl_checker():
-    assert nb07.check_kl(_solutions().solution_kl()).passed
-    assert "factor ½" in nb07.check_kl(lambda mu, lv: (mu**2 + lv.exp() - 1 - lv).sum(-1)).message
-    assert "-1" in nb07.check_kl(lambda mu, lv: 0.5 * (mu**2 + lv.exp() - lv).sum(-1)).message
-    assert "one KL per image" in nb07.check_kl(lambda mu, lv: 0.5 * (mu**2 + lv.exp() - 1 - lv).sum()).message
-    assert "do not take" in nb07.check_kl(lambda mu, lv: 0.5 * (mu**2 + lv - 1 - lv.log()).sum(-1)).message
-    assert not nb07.check_kl(None).passed
-
-
-def test_reparameterize_checker():
-    assert nb07.check_reparameterize(_solutions().solution_reparameterize()).passed
-    assert "σ = torch.exp(0.5 * logvar)" in nb07.check_reparameterize(lambda mu, lv, eps: mu + lv * eps).message
-    assert "variance" in nb07.check_reparameterize(lambda mu, lv, eps: mu + lv.exp() * eps).message
-    assert "torch.normal" in nb07.check_reparameterize(lambda mu, lv, eps: torch.normal(mu, (0.5 * lv).exp())).message
-    detached = nb07.check_reparameterize(lambda mu, lv, eps: (mu + (0.5 * lv).exp() * eps).detach())
-    assert "no grad_fn" in detached.message
 
 
 def test_vae_data_checks_refuse_nan_empty_and_integer_images():

@@ -1,132 +1,93 @@
-"""Checkers for notebook 07, *ViT encoder vs. VAE encoder: a ViT-VAE*."""
+"""Checkers for notebook 07, *ViT encoder vs. VAE encoder: a ViT-VAE*.
+
+Both exercises ask for a judgement, predicted before the notebook runs the experiment (``vitlib.exercises.reveal``):
+one letter each, with an explanation for every option.
+"""
 
 from __future__ import annotations
 
-import torch
+from . import checker, correct, not_yet
 
-from .. import vae as _vae
-from . import Shortcut, by_hand_message, checker, correct, not_yet, run_by_hand
+__all__ = ["check_collapsed_code", "check_confident_code"]
 
-__all__ = ["check_kl", "check_reparameterize"]
 
-#: The routes that compute the KL or draw z for the learner; the exercises ask for the formulas by hand.
-VAE_SHORTCUTS = (
-    Shortcut(
-        "vitlib.vae's own functions",
-        targets=(_vae.kl_to_standard_normal, _vae.reparameterize, _vae.vae_loss, _vae.ViTVAE),
-        names=("kl_to_standard_normal", "reparameterize", "vae_loss"),
+def _letter(answer, options: dict) -> str | None:
+    letter = answer.strip().lower().strip("()\"'") if isinstance(answer, str) else None
+    return letter if letter in options else None
+
+
+def _verdict(answer, options: dict):
+    letter = _letter(answer, options)
+    if letter is None:
+        choices = ", ".join(f"'{k}'" for k in options)
+        return not_yet(f"give one letter, one of {choices}; got {answer!r}.")
+    passed, message = options[letter]
+    return (correct if passed else not_yet)(message)
+
+
+_CONFIDENT = {
+    "a": (
+        False,
+        "μ = 0 removes only the μ² term. The KL also charges a spread that differs from the prior's: per dimension "
+        "½(σ² - 1 - log σ²), which is 0 only at σ = 1. Here log σ² = -4, so -log σ² = +4 is a large cost.",
     ),
-    Shortcut(
-        "torch.distributions",
-        targets=(torch.distributions.kl.kl_divergence, torch.distributions.Normal, torch.distributions.Independent),
-        names=("kl_divergence", "Normal", "MultivariateNormal", "rsample", "distributions"),
+    "b": (
+        False,
+        "½(e⁻⁴ - 1 + 4) ≈ 1.51 is the KL of *one* latent dimension. The code has 16, and the KL of N(μ, σ²) to "
+        "N(0, I) is the sum over them.",
     ),
-)
-
-
-def _reference_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
-    return 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum(dim=-1)
+    "c": (
+        True,
+        "per dimension ½(0 + e⁻⁴ - 1 - (-4)) ≈ 1.51, and 16 dimensions give about 24 nats. A code much narrower than "
+        "the prior is expensive even at the prior's mean: -log σ² grows without bound as σ shrinks, which is what "
+        "keeps a VAE's encoder from collapsing each digit onto a single point.",
+    ),
+    "d": (
+        False,
+        "a KL divergence is never negative; it is 0 only when the two distributions are equal. A spread smaller than "
+        "the prior's costs through -log σ², which is positive when log σ² < 0.",
+    ),
+}
 
 
 @checker
-def check_kl(answer) -> object:
-    """``answer`` is your function ``kl(mu, logvar)``: KL(N(μ, σ²) || N(0, I)) of each row,
-    ``(B, L), (B, L) -> (B,)``, in closed form."""
-    if not callable(answer):
-        return not_yet(f"answer must be a function kl(mu, logvar); got {type(answer).__name__}.")
-    g = torch.Generator().manual_seed(7)
-    for b, latent in ((4, 3), (2, 16)):
-        mu = torch.randn(b, latent, generator=g)
-        logvar = torch.randn(b, latent, generator=g)
-        want = _reference_kl(mu, logvar)
-        got, shortcut = run_by_hand(answer, (mu.clone(), logvar.clone()), VAE_SHORTCUTS)
-        if shortcut:
-            return not_yet(by_hand_message(shortcut, "write the closed form", "tensor arithmetic (exp, pow, sum)"))
-        if not isinstance(got, torch.Tensor):
-            return not_yet(f"kl must return a tensor; it returned {type(got).__name__}.")
-        if got.shape != (b,):
-            if got.numel() == 1:
-                return not_yet(
-                    f"you returned one number for the whole batch; return one KL per image, shape (B,) = ({b},): "
-                    "sum over the latent dimension only, .sum(dim=-1)."
-                )
-            if got.shape == (b, latent):
-                return not_yet(f"you returned (B, L) = {(b, latent)}: sum the terms over L with .sum(dim=-1).")
-            return not_yet(f"for (B, L) = {(b, latent)} inputs the result must be ({b},); got {tuple(got.shape)}.")
-        if not torch.isfinite(got).all():
-            return not_yet(
-                "some values are NaN or infinite: logvar is already log σ² (it can be negative), so do not take "
-                "its log again; σ² = logvar.exp()."
-            )
-        if torch.allclose(got, 2 * want, atol=1e-5):
-            return not_yet("every value is twice the KL: the closed form has a factor ½ in front.")
-        if torch.allclose(got, -want, atol=1e-5):
-            return not_yet("the sign is flipped: a KL divergence is never negative; it is +½ (μ² + σ² - 1 - log σ²).")
-        if torch.allclose(got - want, torch.full_like(want, latent / 2), atol=1e-4):
-            return not_yet("every value is L/2 too large: the -1 inside ½ (μ² + σ² - 1 - log σ²) is missing.")
-        if not torch.allclose(got, want, atol=1e-5, rtol=1e-5):
-            return not_yet(
-                f"the values differ from the closed form by up to {(got - want).abs().max().item():.3g}. "
-                "Per dimension the KL is ½ (μ² + σ² - 1 - log σ²), with σ² = exp(logvar)."
-            )
-    zero = answer(torch.zeros(2, 5), torch.zeros(2, 5))
-    if not torch.allclose(zero, torch.zeros(2), atol=1e-7):
-        return not_yet(f"at μ = 0, log σ² = 0 (the prior itself) the KL must be 0; got {zero.tolist()}.")
-    return correct("½ (μ² + σ² - 1 - log σ²), summed over the latent dimension: 0 at the prior, as it should be.")
+def check_confident_code(answer) -> object:
+    """Predict, then run: an encoder answers μ = 0 and log σ² = -4 in every one of its 16 latent dimensions. Its
+    KL(N(μ, σ²) || N(0, I)) is ``"a"`` 0 (μ is the prior's mean), ``"b"`` about 1.5, ``"c"`` about 24,
+    ``"d"`` negative (the code is narrower than the prior)."""
+    return _verdict(answer, _CONFIDENT)
+
+
+_COLLAPSED = {
+    "a": (
+        False,
+        "with weights and biases of both heads at zero, μ = 0 and log σ² = 0 for *every* digit: the code no longer "
+        "depends on the image, so the decoder gets the same z = μ = 0 twelve times. It cannot draw twelve different "
+        "digits from one input.",
+    ),
+    "b": (
+        True,
+        "KL = 0 for every digit means each digit's code is the prior itself, N(0, I): the code carries no "
+        "information about the image, so μ = 0 for all of them and the decoder draws one picture, twelve times. "
+        "That is posterior collapse; a collapsed *trained* VAE learns to make that one picture the average digit "
+        "(exercise 3 lets you watch it happen).",
+    ),
+    "c": (
+        False,
+        "`reconstruct` decodes μ, not a random draw, so nothing random enters; and the decoder is the trained one, "
+        "which draws digit-like pictures, not noise. What does the decoder get as input, for each of the twelve?",
+    ),
+    "d": (
+        False,
+        "KL = 0 is the best the KL term can do, but the KL is only half of the loss: the reconstruction term pays "
+        "for a code that says nothing about the image. What does the decoder get as input, for each of the twelve?",
+    ),
+}
 
 
 @checker
-def check_reparameterize(answer) -> object:
-    """``answer`` is your function ``sample(mu, logvar, eps)``: ``z = μ + σ·ε`` with
-    ``σ = exp(½ log σ²)``, differentiable with respect to ``mu`` and ``logvar``."""
-    if not callable(answer):
-        return not_yet(f"answer must be a function sample(mu, logvar, eps); got {type(answer).__name__}.")
-    g = torch.Generator().manual_seed(3)
-    mu = torch.randn(3, 4, generator=g).requires_grad_()
-    logvar = torch.randn(3, 4, generator=g).requires_grad_()
-    eps = torch.randn(3, 4, generator=g)
-    got, shortcut = run_by_hand(answer, (mu, logvar, eps), VAE_SHORTCUTS)
-    if shortcut:
-        return not_yet(by_hand_message(shortcut, "draw z", "μ, σ = exp(½ log σ²) and the given ε"))
-    if not isinstance(got, torch.Tensor):
-        return not_yet(f"sample must return a tensor; it returned {type(got).__name__}.")
-    if got.shape != mu.shape:
-        return not_yet(f"z must have the shape of mu, {tuple(mu.shape)}; got {tuple(got.shape)}.")
-    with torch.no_grad():
-        want = mu + (0.5 * logvar).exp() * eps
-        wrong = {
-            "mu + logvar * eps": (mu + logvar * eps, "log σ² is not σ: take σ = torch.exp(0.5 * logvar)."),
-            "mu + logvar.exp() * eps": (
-                mu + logvar.exp() * eps,
-                "logvar.exp() is the variance σ²; the noise is scaled by the standard deviation σ = exp(½ log σ²).",
-            ),
-            "mu + logvar.exp().sqrt()": (
-                mu + (0.5 * logvar).exp(),
-                "you left ε out: z = μ + σ·ε, with the given eps.",
-            ),
-        }
-    for expected, hint in wrong.values():
-        if torch.allclose(got.detach(), expected, atol=1e-5):
-            return not_yet(hint)
-    if not torch.allclose(got.detach(), want, atol=1e-5):
-        if got.grad_fn is not None and "Normal" in type(got.grad_fn).__name__:
-            return not_yet(
-                "you sampled with torch.normal: that draws its own noise (ignoring eps) and its gradient with "
-                "respect to μ and σ is defined as zero. Build z from μ, σ and the eps that is passed in."
-            )
-        return not_yet(
-            f"z differs from μ + σ·ε by up to {(got.detach() - want).abs().max().item():.3g}; "
-            "use the eps that is passed in, and σ = torch.exp(0.5 * logvar)."
-        )
-    if got.grad_fn is None:
-        return not_yet("z has the right values but no grad_fn: do not detach or wrap it in torch.no_grad().")
-    got.sum().backward()
-    if mu.grad is None or logvar.grad is None:
-        return not_yet("gradients do not reach both mu and logvar: build z from them directly.")
-    if not torch.allclose(mu.grad, torch.ones_like(mu)) or not torch.allclose(
-        logvar.grad, 0.5 * (0.5 * logvar.detach()).exp() * eps, atol=1e-5
-    ):
-        return not_yet(
-            "the values are right but the gradients are not: build z from mu and logvar with tensor operations."
-        )
-    return correct("z = μ + σ·ε; ∂z/∂μ = 1 and ∂z/∂log σ² = ½ σ ε: the noise no longer blocks the gradients.")
+def check_collapsed_code(answer) -> object:
+    """Predict, then run: set the weights and biases of the trained model's μ and log σ² heads to zero, so that its
+    KL is exactly 0 for every digit. Its reconstructions of 12 test digits are ``"a"`` the twelve digits, blurrier,
+    ``"b"`` twelve copies of one picture, ``"c"`` random noise, ``"d"`` as good as before: KL 0 is the best score."""
+    return _verdict(answer, _COLLAPSED)

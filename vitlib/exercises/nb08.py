@@ -1,4 +1,7 @@
-"""Checkers for notebook 08, *beyond classification*."""
+"""Checkers for notebook 08, *beyond classification*.
+
+Two judgement questions (one letter, an explanation for every option; the first predicted before the notebook runs
+the experiment, ``vitlib.exercises.reveal``) and one function to write (``fuse_qkv``)."""
 
 from __future__ import annotations
 
@@ -6,26 +9,9 @@ import itertools
 
 import torch
 
-from . import checker, correct, not_yet, whole_answer
+from . import checker, correct, not_yet
 
-__all__ = ["check_fuse_qkv", "check_num_visible", "check_patch_logits"]
-
-
-@checker
-def check_num_visible(answer) -> object:
-    """ViT-B/16 at 224 x 224, MAE masking with ratio 0.75: how many tokens enter the encoder, [CLS] included?"""
-    if (number := whole_answer(answer)) is None:
-        return not_yet(f"give one whole number; got {answer!r}.")
-    answer = number
-    if answer == 50:
-        return correct("(224 / 16)² = 196 patches, 196 · 0.25 = 49 kept, plus [CLS] = 50 tokens instead of 197.")
-    if answer == 49:
-        return not_yet("49 patches are kept, right; MAE's encoder also gets the [CLS] token in front.")
-    if answer in (147, 148):
-        return not_yet("that counts the hidden patches. The encoder sees the other quarter (plus [CLS]).")
-    if answer in (196, 197):
-        return not_yet("that is the whole sequence. With ratio 0.75 only a quarter of the 196 patches stay.")
-    return not_yet(f"{answer} is not it. Patches: (224 / 16)²; keep round(N · (1 - 0.75)); add one for [CLS].")
+__all__ = ["check_fuse_qkv", "check_hidden_only", "check_one_patch"]
 
 
 @checker
@@ -52,29 +38,79 @@ def check_fuse_qkv(answer) -> object:
     return correct("torch.cat([q, k, v], dim=0): timm's qkv rows are q | k | v, and its forward splits them back.")
 
 
+def _verdict(answer, options: dict):
+    letter = answer.strip().lower().strip("()\"'") if isinstance(answer, str) else None
+    if letter not in options:
+        choices = ", ".join(f"'{k}'" for k in options)
+        return not_yet(f"give one letter, one of {choices}; got {answer!r}.")
+    passed, message = options[letter]
+    return (correct if passed else not_yet)(message)
+
+
+_ONE_PATCH = {
+    "a": (
+        False,
+        "the head is one nn.Linear applied to each token on its own, true; but the tokens it reads come out of two "
+        "blocks of self-attention, in which every token attends to every other. Which tokens does a change in one "
+        "patch reach after the first block?",
+    ),
+    "b": (
+        True,
+        "the head reads each token on its own, but every token it reads has attended to every patch in both blocks: "
+        "a change in one patch reaches all 64 outputs. No local receptive field here, unlike a convolution's. How much "
+        "each logit moves is another matter: compare the sizes printed, and whether any label flips.",
+    ),
+    "c": (
+        False,
+        "neighbours are what a convolution would reach (its receptive field grows a few pixels per layer). "
+        "Self-attention has no neighbourhood: in one block every token reads every other.",
+    ),
+    "d": (
+        False,
+        "the painted patch's own token changes, and the head reads it: at least its logit moves. And through "
+        "attention the change goes further.",
+    ),
+}
+
+
 @checker
-def check_patch_logits(answer) -> object:
-    """``answer`` is your function ``patch_logits(tokens, head)``: ``tokens`` ``(B, 1+N, D)`` from
-    ``forward_features`` ([CLS] first), ``head`` an ``nn.Linear(D, 1)``; return one logit per patch, ``(B, N)``."""
-    if not callable(answer):
-        return not_yet(f"answer must be a function patch_logits(tokens, head); got {type(answer).__name__}.")
-    g = torch.Generator().manual_seed(0)
-    tokens = torch.randn(2, 1 + 9, 4, generator=g)
-    head = torch.nn.Linear(4, 1)
-    with torch.no_grad():
-        torch.nn.init.normal_(head.weight, generator=g)
-        got = answer(tokens, head)
-        expected = head(tokens[:, 1:]).squeeze(-1)
-    if not isinstance(got, torch.Tensor):
-        return not_yet(f"patch_logits must return a tensor; it returned {type(got).__name__}.")
-    if got.shape == (2, 10):
-        return not_yet("that is one logit per token *including* [CLS]: drop token 0, tokens[:, 1:].")
-    if got.shape in ((2,), (2, 1)):
-        return not_yet("one logit per image is classification (the [CLS] token). Apply the head to every patch token.")
-    if got.shape == (2, 9, 1):
-        return not_yet("almost: drop the last axis of size 1 with .squeeze(-1) to get (B, N).")
-    if got.shape != (2, 9):
-        return not_yet(f"expected (B, N) = (2, 9); got {tuple(got.shape)}.")
-    if not torch.allclose(got, expected, atol=1e-6):
-        return not_yet("the right shape, but not head(tokens[:, 1:]): is each patch token's logit at its own place?")
-    return correct("head(tokens[:, 1:]).squeeze(-1): the same linear head on every patch token, one logit each.")
+def check_one_patch(answer) -> object:
+    """Predict, then run: paint the top-left 4 x 4 patch of a test image white and run the trained dense model
+    (2 blocks, a linear head on each patch token) again. Of its 64 logits, the ones that change are ``"a"`` only the
+    painted patch's, ``"b"`` all 64, ``"c"`` the painted patch's and its neighbours', ``"d"`` none."""
+    return _verdict(answer, _ONE_PATCH)
+
+
+_HIDDEN_ONLY = {
+    "a": (
+        False,
+        "it saves almost nothing: the decoder already predicts every patch (the tiny MAE's `pred` holds all 16 "
+        "patches of every digit); the loss then only picks which ones count.",
+    ),
+    "b": (
+        True,
+        "the visible patches are the encoder's own input: redrawing them is copying, which a network can learn "
+        "without inferring anything about the parts it cannot see. Counting them would spend part of the training "
+        "signal on that copy task; counting only the hidden patches makes every unit of the loss a question about "
+        "what is *not* visible.",
+    ),
+    "c": (
+        False,
+        "the decoder does get the visible patches: their encoded tokens sit at their own places in its input, beside "
+        "the mask tokens (`restore_order`). It could redraw them; the question is whether that teaches anything.",
+    ),
+    "d": (
+        False,
+        "the mask token gets its gradient from the hidden patches' error, which both losses contain. Counting the "
+        "visible patches too would not take that away.",
+    ),
+}
+
+
+@checker
+def check_hidden_only(answer) -> object:
+    """MAE's loss (and ``MaskedAutoencoder``'s) counts the hidden patches only. Why? ``"a"`` to save computation,
+    ``"b"`` redrawing a visible patch is copying the input, which teaches nothing about the hidden ones,
+    ``"c"`` the decoder never sees the visible patches, so it could not redraw them, ``"d"`` otherwise the mask
+    token would get no gradient."""
+    return _verdict(answer, _HIDDEN_ONLY)

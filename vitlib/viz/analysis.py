@@ -9,7 +9,16 @@ from __future__ import annotations
 import torch
 from matplotlib.figure import Figure
 
-from .core import LINE_COLORS, MARKERS, add_colorbar, new_figure, overlay_heatmap, set_description, to_numpy_image
+from .core import (
+    HEAT_CMAP,
+    LINE_COLORS,
+    MARKERS,
+    add_colorbar,
+    new_figure,
+    overlay_heatmap,
+    set_description,
+    to_numpy_image,
+)
 
 __all__ = ["plot_attention_distance", "plot_rollout_comparison"]
 
@@ -74,12 +83,15 @@ def plot_rollout_comparison(
     titles=None,
     suptitle: str | None = None,
     size: float = 1.5,
+    overlay: bool = True,
 ) -> Figure:
     """Each image, then one heat map per entry of ``panels`` laid over it: ``(B, C, H, W)``, ``{name: (B, gh, gw)}``.
 
     For example ``{"last layer [CLS]": cls_attention_maps(a, grid), "rollout": cls_rollout_maps(a, grid)}``.
     Each map is drawn one block per patch over the grey image; each row has one
     colour scale per panel column, shown by a colour bar under that column.
+    ``overlay=False`` draws each map on its own beside the image instead, one cell per patch (nearest), so
+    that nothing of the picture shows through it.
     """
     if not isinstance(images, torch.Tensor) or images.dim() != 4:
         raise ValueError(f"images must be (B, C, H, W); got {getattr(images, 'shape', type(images).__name__)}.")
@@ -100,7 +112,10 @@ def plot_rollout_comparison(
         maps = maps.detach().float().cpu()
         vmax = float(maps.max()) if float(maps.max()) > 0 else 1.0
         for i in range(b):
-            im = overlay_heatmap(axes[i, j], images[i], maps[i], vmin=0.0, vmax=vmax)
+            if overlay:
+                im = overlay_heatmap(axes[i, j], images[i], maps[i], vmin=0.0, vmax=vmax)
+            else:
+                im = axes[i, j].imshow(maps[i].numpy(), cmap=HEAT_CMAP, vmin=0.0, vmax=vmax, interpolation="nearest")
         add_colorbar(fig, im, list(axes[:, j]), fontsize=6)
     for i in range(b):
         axes[i, 0].imshow(to_numpy_image(images[i]), cmap="gray", extent=(0, w, h, 0))
@@ -115,6 +130,7 @@ def plot_rollout_comparison(
     names = ", ".join(str(name) for name in panels)
     return set_description(
         fig,
-        f"{b} image{'s' if b > 1 else ''}, one per row, each followed by heat maps laid over it: {names}; each "
-        "column on its own colour scale, with a colour bar under it",
+        f"{b} image{'s' if b > 1 else ''}, one per row, each followed by heat maps "
+        f"{'laid over it' if overlay else 'beside it, one cell per patch, with nothing of the image under them'}: "
+        f"{names}; each column on its own colour scale, with a colour bar under it",
     )
