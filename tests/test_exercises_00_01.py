@@ -16,20 +16,26 @@ def _grid(x, p):
 # --- nb00 ----------------------------------------------------------------------------
 
 
-def test_num_tokens():
-    assert nb00.check_num_tokens((196, 768)).passed
-    assert nb00.check_num_tokens([196, 768]).passed
+def test_gradient_rows_only_b_passes_and_every_option_explains():
+    verdicts = {letter: nb00.check_gradient_rows(letter) for letter in "abcd"}
+    assert [letter for letter, v in verdicts.items() if v.passed] == ["b"]
+    assert all(len(v.message) > 40 for v in verdicts.values())
+    assert "one_hot" in verdicts["a"].message and "one-hot" in verdicts["d"].message
+    assert nb00.check_gradient_rows(" (B) ").passed  # case, spaces and brackets forgiven
 
 
-def test_num_tokens_patches_per_side_and_one_channel():
-    verdict = nb00.check_num_tokens((14, 256))
-    assert not verdict.passed
-    assert "14 × 14" in verdict.message and "3 channels" in verdict.message
+def test_gradient_rows_matches_what_autograd_does():
+    # the answer the checker accepts is what backward() gives: rows of the ids read, and only those
+    table = torch.nn.Embedding(10, 8)
+    ids = torch.tensor([[1, 2, 3, 4, 5, 0]])
+    table(ids).sum().backward()
+    rows = (table.weight.grad != 0).any(dim=1).nonzero().flatten().tolist()
+    assert rows == [0, 1, 2, 3, 4, 5]
 
 
-def test_num_tokens_not_a_pair():
-    verdict = nb00.check_num_tokens(196)
-    assert not verdict.passed and "pair (N, D)" in verdict.message
+def test_gradient_rows_not_a_letter():
+    verdict = nb00.check_gradient_rows(2)
+    assert not verdict.passed and "one letter" in verdict.message
 
 
 def test_lookup_as_matmul():
@@ -172,6 +178,6 @@ def test_whole_numbers_may_be_integer_scalars_everywhere():
 
     from vitlib.exercises import nb02
 
-    assert nb00.check_num_tokens((torch.tensor(196), np.int64(768))).passed
-    assert "pair (N, D)" in nb00.check_num_tokens((196.0, 768)).message
+    assert nb00.check_predicted_shape((torch.tensor(2), np.int64(24), 192)).passed
+    assert "three whole numbers" in nb00.check_predicted_shape((2.0, 24, 192)).message
     assert nb02.check_num_params(torch.tensor(384 * 768 + 384)).passed
