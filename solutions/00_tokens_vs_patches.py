@@ -3,11 +3,8 @@
 import torch.nn.functional as F
 
 
-def solution_num_tokens():
-    image_size, patch_size, channels = 224, 16, 3
-    n = (image_size // patch_size) ** 2
-    d = channels * patch_size * patch_size
-    return (n, d)
+def solution_gradient_rows():
+    return "b"  # one_hot(ids) @ W: only the rows of the ids read get a gradient
 
 
 def solution_lookup_as_matmul():

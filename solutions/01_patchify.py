@@ -12,9 +12,8 @@ def solution_patchify():
     return my_patchify
 
 
-def solution_token_index():
-    row, col, patch_size, width = 40, 100, 16, 128
-    return (row // patch_size) * (width // patch_size) + col // patch_size
+def solution_same_tokens():
+    return "b"  # reshape copies where view would refuse; the others transpose, keep columns, or go column-major
 
 
 def solution_permute_fix():

@@ -4,9 +4,8 @@ import torch
 from torch import nn
 
 
-def solution_num_params():
-    c, p, d = 3, 16, 384
-    return d * c * p * p + d  # weight (D, C*P*P) plus one bias per output
+def solution_overlapping():
+    return "b"  # a linear map of overlapping windows (F.unfold with stride 8); same parameters, more tokens
 
 
 def solution_conv_to_linear():

@@ -592,6 +592,12 @@ ROWS = [
         r"^image_size must hold positive ints; got \(0, 0\)",
     ),
     row(
+        "patch_explorer max_tokens 0",
+        lambda: widgets.patch_explorer(max_tokens=0),
+        ValueError,
+        r"^max_tokens must be .*got 0",
+    ),
+    row(
         "train_mae batch_size float",
         lambda: masking.train_mae(
             MaskedAutoencoder(digits_vit(num_classes=0)), imgs(4), steps=1, batch_size=2.0, progress=False

@@ -16,20 +16,26 @@ def _grid(x, p):
 # --- nb00 ----------------------------------------------------------------------------
 
 
-def test_num_tokens():
-    assert nb00.check_num_tokens((196, 768)).passed
-    assert nb00.check_num_tokens([196, 768]).passed
+def test_gradient_rows_only_b_passes_and_every_option_explains():
+    verdicts = {letter: nb00.check_gradient_rows(letter) for letter in "abcd"}
+    assert [letter for letter, v in verdicts.items() if v.passed] == ["b"]
+    assert all(len(v.message) > 40 for v in verdicts.values())
+    assert "one_hot" in verdicts["a"].message and "one-hot" in verdicts["d"].message
+    assert nb00.check_gradient_rows(" (B) ").passed  # case, spaces and brackets forgiven
 
 
-def test_num_tokens_patches_per_side_and_one_channel():
-    verdict = nb00.check_num_tokens((14, 256))
-    assert not verdict.passed
-    assert "14 × 14" in verdict.message and "3 channels" in verdict.message
+def test_gradient_rows_matches_what_autograd_does():
+    # the answer the checker accepts is what backward() gives: rows of the ids read, and only those
+    table = torch.nn.Embedding(10, 8)
+    ids = torch.tensor([[1, 2, 3, 4, 5, 0]])
+    table(ids).sum().backward()
+    rows = (table.weight.grad != 0).any(dim=1).nonzero().flatten().tolist()
+    assert rows == [0, 1, 2, 3, 4, 5]
 
 
-def test_num_tokens_not_a_pair():
-    verdict = nb00.check_num_tokens(196)
-    assert not verdict.passed and "pair (N, D)" in verdict.message
+def test_gradient_rows_not_a_letter():
+    verdict = nb00.check_gradient_rows(2)
+    assert not verdict.passed and "one letter" in verdict.message
 
 
 def test_lookup_as_matmul():
@@ -120,22 +126,29 @@ def test_patchify_other_wrong_numbers_get_the_compare_one_patch_hint():
     assert not verdict.passed and "Compare a single patch" in verdict.message and "images[0" in verdict.message
 
 
-def test_token_index():
-    assert nb01.check_token_index(22).passed
-    assert "down the columns" in nb01.check_token_index(26).message
-    assert "start at 0" in nb01.check_token_index(23).message
-    assert "(row, column)" in nb01.check_token_index((2, 6)).message
-    assert "whole number" in nb01.check_token_index(22.0).message
-    assert "whole number" in nb01.check_token_index(True).message
+def test_same_tokens_only_b_passes_and_every_option_explains():
+    verdicts = {letter: nb01.check_same_tokens(letter) for letter in "abcd"}
+    assert [letter for letter, v in verdicts.items() if v.passed] == ["b"]
+    assert "last* axis" in verdicts["a"].message and "F.unfold" in verdicts["c"].message
+    assert "trade places" in verdicts["d"].message
+    assert "one letter" in nb01.check_same_tokens(22).message
 
 
-def test_token_index_accepts_integer_scalars():
-    import numpy as np
+def test_same_tokens_matches_what_torch_does():
+    # the four changes of the exercise, run: only "b" gives vitlib.patchify's tokens
+    import vitlib
 
-    assert nb01.check_token_index(torch.tensor(22)).passed
-    assert nb01.check_token_index(np.int64(22)).passed
-    assert "down the columns" in nb01.check_token_index(torch.tensor(26)).message
-    assert "whole number" in nb01.check_token_index(torch.tensor(22.0)).message
+    img = torch.randn(1, 3, 32, 32)
+    seed = img.unfold(2, 16, 16).unfold(3, 16, 16)
+    changes = {
+        "a": img.unfold(3, 16, 16).unfold(2, 16, 16).permute(0, 2, 3, 1, 4, 5).reshape(1, 4, -1),
+        "b": seed.permute(0, 2, 3, 1, 4, 5).reshape(1, 4, -1),
+        "c": F.unfold(img, 16, stride=16),
+        "d": seed.permute(0, 3, 2, 1, 4, 5).reshape(1, 4, -1),
+    }
+    want = vitlib.patchify(img, 16)
+    same = [k for k, t in changes.items() if t.shape == want.shape and torch.equal(t, want)]
+    assert same == ["b"] and changes["a"].shape == changes["d"].shape == want.shape
 
 
 def test_predicted_shape():
@@ -170,8 +183,5 @@ def test_permute_fix_finds_the_bug():
 def test_whole_numbers_may_be_integer_scalars_everywhere():
     import numpy as np
 
-    from vitlib.exercises import nb02
-
-    assert nb00.check_num_tokens((torch.tensor(196), np.int64(768))).passed
-    assert "pair (N, D)" in nb00.check_num_tokens((196.0, 768)).message
-    assert nb02.check_num_params(torch.tensor(384 * 768 + 384)).passed
+    assert nb00.check_predicted_shape((torch.tensor(2), np.int64(24), 192)).passed
+    assert "three whole numbers" in nb00.check_predicted_shape((2.0, 24, 192)).message

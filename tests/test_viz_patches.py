@@ -199,3 +199,9 @@ def test_plot_image_rows_labels_one_row_per_batch_and_rejects_ragged_rows():
         viz.plot_image_rows({"a": batch, "b": batch[:2]})
     with pytest.raises(TypeError, match="non-empty dict"):
         viz.plot_image_rows({})
+
+
+def test_plot_token_matrix_says_a_crop_in_its_title():
+    ax = viz.plot_token_matrix(torch.rand(216, 768), max_tokens=24).axes[0]
+    assert ax.get_title() == "token matrix: 216 x 768, first 24 rows"
+    assert ax.images[0].get_array().shape == (24, 768)

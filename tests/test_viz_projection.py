@@ -58,3 +58,10 @@ def test_plot_filter_shows_colour_and_each_channel(weight):
     np.testing.assert_allclose(fig.axes[2].get_images()[0].get_array(), weight[2, 1].detach().numpy())
     with pytest.raises(ValueError, match=r"index must be an embedding dimension in 0\.\.9; got 10"):
         viz.plot_filter(weight, 10)
+
+
+def test_plot_filters_says_where_the_weights_came_from():
+    weight = torch.randn(8, 3, 4, 4)
+    assert "random" not in viz.plot_filters(weight).axes[0].get_title()
+    title = viz.plot_filters(weight, source="random weights (untrained)").axes[0].get_title()
+    assert title.endswith(":\nrandom weights (untrained)") and title.startswith("8 filters of 3x4x4")

@@ -279,9 +279,11 @@ def patch_explorer(
     max_patch: int = 64,
     view: str = "full",
     valid_only: bool = False,
+    max_tokens: int = 256,
 ) -> FigureWidget:
     """A photo picker and a patch-size slider showing the patch grid, one token up close (its R | G | B
-    planes), the token matrix, and readouts of N and C·P·P.
+    planes), the token matrix (its first ``max_tokens`` rows, said in its title when it has more), and
+    readouts of N and C·P·P.
 
     ``view="grid"`` shows only the photo with its numbered patch grid (the small version that notebook 00
     uses). The slider runs from the smallest to the largest size in ``min_patch..max_patch`` that tiles the
@@ -291,6 +293,7 @@ def patch_explorer(
     """
     photo = checks.choice(photo, "photo", PHOTOS)
     view = checks.choice(view, "view", ("full", "grid"))
+    max_tokens = checks.positive_int(max_tokens, "max_tokens", example=24)
     min_patch = checks.positive_int(min_patch, "min_patch", example=4)
     max_patch = checks.positive_int(max_patch, "max_patch", example=64)
     image_size = checks.int_pair(image_size, "image_size", example=224)  # named as the learner passed it
@@ -344,7 +347,11 @@ def patch_explorer(
 
     def draw() -> Figure:
         image, p = images[picker.value], slider.value
-        return viz.plot_patch_grid(image, p) if view == "grid" else viz.plot_patch_explorer(image, p)
+        return (
+            viz.plot_patch_grid(image, p)
+            if view == "grid"
+            else viz.plot_patch_explorer(image, p, max_tokens=max_tokens)
+        )
 
     return FigureWidget(
         {"picker": picker, "slider": slider},

@@ -9,29 +9,46 @@ from torch import nn
 from ..checks import whole
 from . import Shortcut, by_hand_message, checker, correct, not_yet, run_by_hand
 
-__all__ = ["check_lookup_as_matmul", "check_num_tokens", "check_predicted_shape"]
+__all__ = ["check_gradient_rows", "check_lookup_as_matmul", "check_predicted_shape"]
+
+
+_GRADIENT_ROWS = {
+    "a": (
+        False,
+        "every row is a parameter, but the loss depends only on the rows the lookup read. Write the lookup as "
+        "one_hot(ids) @ W (the cell above shows it is the same): which entries of W does that product touch?",
+    ),
+    "b": (
+        True,
+        "the lookup is one_hot(ids) @ W, so W's gradient is one_hot(ids)ᵀ @ (the gradient of the vectors): a row gets "
+        "a gradient only if its id was read (a row read twice gets the sum of both), and the rows of words the batch "
+        "did not use stay as they are. A table suits a vocabulary whose ids recur in every batch; a table of the "
+        "256**768 possible patches would almost never read the same row twice. A patch embedding's linear layer, by "
+        "contrast, is updated by every patch.",
+    ),
+    "c": (
+        False,
+        "the lookup reads all six ids at once, and each of the six vectors comes from its own row. On which rows does "
+        "the sum of the six vectors depend?",
+    ),
+    "d": (
+        False,
+        "picking a row is multiplying by a one-hot vector (the cell `one_hot @ W` above proves it), and that product "
+        "has a derivative with respect to W. Which entries of W does it involve?",
+    ),
+}
 
 
 @checker
-def check_num_tokens(answer) -> object:
-    """A 224 x 224 RGB image cut into 16 x 16 patches: ``answer = (N, D)``, the number of
-    tokens and the numbers per token (before any projection)."""
-    try:
-        n, d = (whole(v, "each entry") for v in answer)
-    except (TypeError, ValueError):
-        return not_yet(f"give a pair (N, D) of two whole numbers, like (10, 20); got {answer!r}.")
-    if (n, d) == (196, 768):
-        return correct("N = (224/16)² = 14·14 = 196 tokens, each of D = C·P·P = 3·16·16 = 768 numbers.")
-    hints = []
-    if n == 14:
-        hints.append("N = 14 is the number of patches along one side; the grid is 14 × 14")
-    elif n != 196:
-        hints.append(f"N = {n} is not it: count how many 16-pixel steps fit along the height, then along the width")
-    if d == 256:
-        hints.append("D = 256 counts one channel only: an RGB patch holds 3 channels of 16 × 16")
-    elif d != 768:
-        hints.append(f"D = {d} is not it: a patch holds C × P × P numbers")
-    return not_yet("; ".join(hints) + ".")
+def check_gradient_rows(answer) -> object:
+    """Predict, then run: the table ``nn.Embedding(10, 8)`` reads the ids ``[1, 2, 3, 4, 5, 0]`` and the loss is the
+    sum of the six vectors. Which rows of its weight get a nonzero gradient? One letter: ``"a"`` all 10, ``"b"``
+    rows 0 to 5 (the ids used), ``"c"`` only row 0, ``"d"`` none."""
+    letter = answer.strip().lower().strip("()\"'") if isinstance(answer, str) else None
+    if letter not in _GRADIENT_ROWS:
+        return not_yet(f"give one letter, 'a', 'b', 'c' or 'd'; got {answer!r}.")
+    passed, message = _GRADIENT_ROWS[letter]
+    return (correct if passed else not_yet)(message)
 
 
 def _indexes_a_float_table(args, kwargs) -> bool:
@@ -106,7 +123,8 @@ def check_lookup_as_matmul(answer) -> object:
 @checker
 def check_predicted_shape(answer) -> object:
     """Predict, then run: the shape of ``patchify(images, 8)`` for images of shape ``(2, 3, 32, 48)``,
-    written down before the cell runs, as a tuple ``(B, N, D)``."""
+    written down before the cell runs, as a tuple ``(B, N, D)``. A wrong prediction gets a hint on the entry that
+    is off (the cell has just printed the shape, so the hint says why, not what)."""
     if isinstance(answer, torch.Size):
         answer = tuple(answer)
     if not isinstance(answer, (tuple, list)) or len(answer) != 3:
@@ -130,4 +148,4 @@ def check_predicted_shape(answer) -> object:
         hints.append("D = 64 is one channel; each token holds all 3 channels of its patch")
     elif d != 192:
         hints.append("D is the numbers per patch: C·P·P")
-    return not_yet("; ".join(hints) + ". Then run the cell below and compare.")
+    return not_yet("; ".join(hints) + ". Compare with the shape printed above.")

@@ -11,7 +11,7 @@ from ..checks import whole
 from ..patches import patchify
 from . import Shortcut, by_hand_message, checker, correct, not_yet, run_by_hand, sentence
 
-__all__ = ["check_patchify", "check_permute_fix", "check_token_index"]
+__all__ = ["check_patchify", "check_permute_fix", "check_same_tokens"]
 
 #: The routes that cut the patches for the learner; the exercise asks for reshape/permute by hand.
 PATCHIFY_SHORTCUTS = (
@@ -92,28 +92,43 @@ def check_patchify(answer) -> object:
     return correct("same numbers as vitlib.patchify on square and non-square images, for several B, C and P.")
 
 
+_SAME_TOKENS = {
+    "a": (
+        False,
+        "same shape, other numbers: each unfold appends its window as the *last* axis. Cut the width first and the "
+        "last two axes come out as (pixel column, pixel row). What does that do to every patch?",
+    ),
+    "b": (
+        True,
+        "after the permute the tensor is not contiguous, and reshape copies exactly where view would refuse: the "
+        "same numbers as contiguous().view(). The others differ although nothing raises: (a) cuts the width first, "
+        "so its windows end as (pixel column, pixel row) and every patch is transposed; (c) leaves F.unfold's "
+        "patches as columns, (1, 768, 4); (d) reads the grid column by column, so tokens 1 and 2 trade places.",
+    ),
+    "c": (
+        False,
+        "F.unfold gives the right numbers in another layout: look at the shape it prints. What did the cell "
+        "'Three routes, one answer' do after F.unfold?",
+    ),
+    "d": (
+        False,
+        "permute(0, 3, 2, 1, 4, 5) puts the patch column before the patch row, so the tokens go down the grid's "
+        "columns (the second mistake of the picture section): on a 2 x 2 grid, which two tokens trade places?",
+    ),
+}
+
+
 @checker
-def check_token_index(answer) -> object:
-    """A 64 x 128 image (H x W) cut into 16 x 16 patches: which token (0-based) holds the
-    pixel at row 40, column 100?"""
-    if isinstance(answer, (tuple, list)) and len(answer) == 2 and tuple(answer) == (2, 6):
-        return not_yet(
-            "(2, 6) is the patch's (row, column) in the 4 x 8 grid; give one token index: row * (W/P) + column."
-        )
-    try:
-        answer = whole(answer, "answer", example=22 - 1)
-    except TypeError:
-        return not_yet(f"give one whole number (a token index); got {answer!r}.")
-    if answer == 22:
-        return correct("row 40 is in patch row 40 // 16 = 2, column 100 in patch column 100 // 16 = 6: 2·8 + 6 = 22.")
-    if answer == 26:
-        return not_yet("26 counts down the columns first (6·4 + 2); tokens are numbered along each row first.")
-    if answer == 23:
-        return not_yet("token indices start at 0 (the top-left patch is token 0).")
-    return not_yet(
-        f"{answer} is not it. Find the patch's row (40 // 16) and column (100 // 16), then count: "
-        "each full row of patches before it holds W/P = 8 tokens."
-    )
+def check_same_tokens(answer) -> object:
+    """Predict, then run: which change to the seed's patchify of a ``(1, 3, 32, 32)`` image (patches of 16) still
+    gives exactly the tokens of ``vitlib.patchify``? One letter: ``"a"`` the width unfolded before the height,
+    ``"b"`` ``reshape`` in place of ``contiguous().view``, ``"c"`` ``F.unfold`` without the transpose, ``"d"``
+    ``permute(0, 3, 2, 1, 4, 5)``."""
+    letter = answer.strip().lower().strip("()\"'") if isinstance(answer, str) else None
+    if letter not in _SAME_TOKENS:
+        return not_yet(f"give one letter, 'a', 'b', 'c' or 'd'; got {answer!r}.")
+    passed, message = _SAME_TOKENS[letter]
+    return (correct if passed else not_yet)(message)
 
 
 @checker

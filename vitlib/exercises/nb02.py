@@ -5,38 +5,49 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..checks import whole
 from ..patches import patchify
 from . import checker, correct, not_yet
 
-__all__ = ["check_conv_to_linear", "check_num_params"]
+__all__ = ["check_conv_to_linear", "check_overlapping"]
+
+
+_OVERLAPPING = {
+    "a": (
+        False,
+        "patchify cuts tiles that do not overlap: 2 x 2 = 4 of them on a 32 x 32 image. With stride 8 the filter "
+        "lands on a window every 8 pixels: how many windows is that along each side, and can patchify cut them?",
+    ),
+    "b": (
+        True,
+        "a convolution is a linear map of each window its filter visits; with kernel 16 and stride 8 the windows "
+        "overlap, (32 - 16) / 8 + 1 = 3 per side, 9 in all, so patchify (which tiles) cannot cut them, while "
+        "F.unfold(img, 16, stride=8) can, and the same Linear on those windows gives the conv's numbers. The "
+        "parameters stay D·C·P·P + D: neither the stride nor the number of tokens enters; the work grows with the "
+        "tokens.",
+    ),
+    "c": (
+        False,
+        "each output of a convolution is a sum of weights times pixels plus a bias, so it is linear in the image "
+        "whatever the stride. What does an overlap change: the map, or only which pixels each token sees?",
+    ),
+    "d": (
+        False,
+        "the parameters are the weight (D, C, P, P) and the bias (D,): D·C·P·P + D. Which of these depends on the "
+        "stride, or on how many tokens come out?",
+    ),
+}
 
 
 @checker
-def check_num_params(answer) -> object:
-    """How many parameters (weights and biases) has the patch embedding of ViT-S/16
-    (RGB images, 16 x 16 patches, D = 384) on 224 x 224 images?"""
-    try:
-        answer = whole(answer, "answer")
-    except TypeError:
-        return not_yet(f"give one whole number; got {answer!r}.")
-    c, p, d = 3, 16, 384
-    right = d * c * p * p + d
-    if answer == right:
-        return correct(
-            f"D·C·P·P + D = 384·768 + 384 = {right:,}. The same for the Linear and the Conv2d, "
-            "and the image size does not enter: the same weights see every patch."
-        )
-    if answer == d * c * p * p:
-        return not_yet(f"{answer:,} counts the weights only; each of the D outputs also has a bias.")
-    if answer in (right * 196, d * c * p * p * 196, (d * c * p * p + d) * 197):
-        return not_yet(
-            "the number of patches (196) does not enter: one weight matrix is shared by every patch, "
-            "so the count depends on C, P and D only."
-        )
-    if answer == 768 * 768 + 768:
-        return not_yet("that is ViT-B's (D = 768); ViT-S has D = 384.")
-    return not_yet(f"{answer:,} is not it. The weight is (D, C·P·P); add one bias per output dimension.")
+def check_overlapping(answer) -> object:
+    """Predict, then run: ``nn.Conv2d(3, 512, kernel_size=16, stride=8)`` on a 32 x 32 image. One letter: ``"a"``
+    still the Linear on ``patchify``'s patches, ``"b"`` a linear map of overlapping windows that ``F.unfold`` with
+    stride 8 cuts, ``"c"`` no longer linear, ``"d"`` four times the parameters."""
+    letter = answer.strip().lower().strip("()\"'") if isinstance(answer, str) else None
+    if letter not in _OVERLAPPING:
+        return not_yet(f"give one letter, 'a', 'b', 'c' or 'd'; got {answer!r}.")
+    passed, message = _OVERLAPPING[letter]
+    return (correct if passed else not_yet)(message)
 
 
 @checker

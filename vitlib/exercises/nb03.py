@@ -1,68 +1,89 @@
-"""Checkers for notebook 03, *the [CLS] token*."""
+"""Checkers for notebook 03, *the [CLS] token*: ``check_head_before_attention`` (predict, then run: a classifier
+on [CLS] before any attention) and ``check_batch_dimension`` (predict, then run: a [CLS] parameter with a batch
+dimension)."""
 
 from __future__ import annotations
 
-import torch
-
 from . import checker, correct, not_yet
 
-__all__ = ["check_add_cls", "check_mean_pool"]
+__all__ = ["check_batch_dimension", "check_head_before_attention"]
+
+
+def _letter(answer) -> str | None:
+    return answer.strip().lower().strip("()\"'") if isinstance(answer, str) else None
+
+
+_HEAD_BEFORE_ATTENTION = {
+    "a": (
+        False,
+        "[CLS] is learned, but it is one vector for all images, and before attention nothing of the patches has "
+        "reached it. What does the head see for two different images?",
+    ),
+    "b": (
+        True,
+        "before attention, row 0 is the parameter itself, the same for every image (the cell printed it), so the "
+        "head gives every image the same logits: on 10 balanced classes that is 10 %, the score of always answering "
+        "one class. The gradient reaches cls_token and the head, but none reaches patch_embed (all zeros): nothing "
+        "of the image is on that path. [CLS] collects the image only through attention, which is why the "
+        "classifier reads it after the encoder.",
+    ),
+    "c": (
+        False,
+        "follow the gradient: the loss depends on row 0 only, and row 0 is cls_token itself. Does any path lead from "
+        "it back to patch_embed? The cell prints the gradient that patch_embed gets.",
+    ),
+    "d": (
+        False,
+        "it trains: the head's input is cls_token, so the gradient reaches cls_token and the head (the cell prints "
+        "it). What it cannot do is tell the images apart: what does the head see for two different images?",
+    ),
+}
 
 
 @checker
-def check_add_cls(answer) -> object:
-    """``answer`` is your function ``add_cls(tokens, cls_token)``:
-    ``(B, N, D), (1, 1, D) -> (B, N+1, D)``, [CLS] first, for any batch size."""
-    if not callable(answer):
-        return not_yet(f"answer must be a function add_cls(tokens, cls_token); got {type(answer).__name__}.")
-    g = torch.Generator().manual_seed(0)
-    for b, n, d in ((1, 4, 8), (3, 5, 6), (7, 2, 4)):
-        tokens = torch.randn(b, n, d, generator=g)
-        cls_token = torch.randn(1, 1, d, generator=g, requires_grad=True)
-        try:
-            got = answer(tokens, cls_token)
-        except NameError as error:
-            return not_yet(f"{error}: read the batch size from the tokens, tokens.shape[0], as the notebook does.")
-        if not isinstance(got, torch.Tensor):
-            return not_yet(f"add_cls must return a tensor; it returned {type(got).__name__}.")
-        if got.shape != (b, n + 1, d):
-            return not_yet(
-                f"for tokens of shape {(b, n, d)} the result must be (B, N+1, D) = {(b, n + 1, d)}; "
-                f"got {tuple(got.shape)}. Expand [CLS] to (B, 1, D) and concatenate along dim=1."
-            )
-        if torch.equal(got[:, -1:], cls_token.detach().expand(b, 1, d)) and torch.equal(got[:, :-1], tokens):
-            return not_yet("[CLS] is at the end; it goes first (position 0), which is where the head reads it.")
-        if not (torch.equal(got[:, :1], cls_token.detach().expand(b, 1, d)) and torch.equal(got[:, 1:], tokens)):
-            return not_yet("the shape is right but the numbers are not: row 0 must be cls_token, rows 1.. the tokens.")
-        if not got.requires_grad:
-            return not_yet(
-                "the result does not depend on cls_token for autograd (did you use .data or a copy?); "
-                "[CLS] must stay a learnable parameter: use cls_token.expand(B, -1, -1)."
-            )
-    return correct("[CLS] first, for batches of 1, 3 and 7, and gradients reach the parameter.")
+def check_head_before_attention(answer) -> object:
+    """Predict, then run: a classifier on the [CLS] row of ``prepend_cls_token(patch_embed(images), cls_token)``,
+    with no attention in between, trained on 10 balanced classes. One letter: ``"a"`` about a ViT's accuracy,
+    ``"b"`` chance (10 %), ``"c"`` better than chance through patch_embed, ``"d"`` it cannot train."""
+    letter = _letter(answer)
+    if letter not in _HEAD_BEFORE_ATTENTION:
+        return not_yet(f"give one letter, 'a', 'b', 'c' or 'd'; got {answer!r}.")
+    passed, message = _HEAD_BEFORE_ATTENTION[letter]
+    return (correct if passed else not_yet)(message)
+
+
+_BATCH_DIMENSION = {
+    "a": (
+        False,
+        "broadcasting stretches a dimension of size 1, never 32 down to 10, and torch.cat does not broadcast at "
+        "all. What must agree between the tensors that torch.cat joins along dim=1?",
+    ),
+    "b": (
+        True,
+        "torch.cat joins along dim=1 and needs every other dimension equal: 32 against 10 raises. And even at 32 "
+        "the model is wrong: each batch position learns its own token from the images that happen to land there. "
+        "One (1, 1, D) parameter and cls.expand(x.shape[0], -1, -1) fit any batch and share one token.",
+    ),
+    "c": (
+        False,
+        "nothing in torch.cat picks the first 10: it needs every dimension but dim=1 to agree. What happens when "
+        "they do not?",
+    ),
+    "d": (
+        False,
+        "a parameter is a tensor of fixed shape, (32, 1, D) here; only a view such as expand adapts to the batch. "
+        "What does torch.cat do with 32 against 10?",
+    ),
+}
 
 
 @checker
-def check_mean_pool(answer) -> object:
-    """``answer`` is your function ``mean_pool(tokens)``: the average of the patch tokens of
-    ``(B, N+1, D)`` tokens whose row 0 is [CLS], ``-> (B, D)``."""
-    if not callable(answer):
-        return not_yet(f"answer must be a function mean_pool(tokens); got {type(answer).__name__}.")
-    g = torch.Generator().manual_seed(1)
-    tokens = torch.randn(3, 5, 6, generator=g)
-    tokens[:, 0] += 10.0  # a [CLS] row unlike the others, so including it shows
-    got = answer(tokens)
-    if not isinstance(got, torch.Tensor):
-        return not_yet(f"mean_pool must return a tensor; it returned {type(got).__name__}.")
-    if got.shape != (3, 6):
-        return not_yet(
-            f"for tokens (B, N+1, D) = (3, 5, 6) the result must be (B, D) = (3, 6); got {tuple(got.shape)}. "
-            "Average over the token axis, dim=1."
-        )
-    if torch.allclose(got, tokens.mean(dim=1)):
-        return not_yet("that averages [CLS] in as well; mean pooling averages the patch tokens only: leave row 0 out.")
-    if torch.allclose(got, tokens[:, 1:].mean(dim=1)):
-        return correct("the mean of the N patch tokens, [CLS] left out: (B, N+1, D) -> (B, D).")
-    return not_yet(
-        "the shape is right but the numbers are not: average the patch tokens (rows 1 to N) over the token axis."
-    )
+def check_batch_dimension(answer) -> object:
+    """Predict, then run: ``cls = nn.Parameter(torch.zeros(32, 1, D))`` and ``torch.cat([cls, tokens], dim=1)``,
+    on a batch of 10 images. One letter: ``"a"`` it broadcasts, ``"b"`` it raises, ``"c"`` it uses the first 10
+    tokens, ``"d"`` the parameter adapts."""
+    letter = _letter(answer)
+    if letter not in _BATCH_DIMENSION:
+        return not_yet(f"give one letter, 'a', 'b', 'c' or 'd'; got {answer!r}.")
+    passed, message = _BATCH_DIMENSION[letter]
+    return (correct if passed else not_yet)(message)

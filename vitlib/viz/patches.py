@@ -190,7 +190,7 @@ def draw_token_matrix(ax, tokens: torch.Tensor, *, channels: int | None = None, 
     ax.set_xlabel(f"C·P·P = {d} values per token", fontsize=8)
     ax.set_ylabel(f"token (N = {n}{f', first {max_tokens} shown' if n > max_tokens else ''})", fontsize=8)
     ax.tick_params(axis="y", labelsize=7)
-    ax.set_title(f"token matrix: {n} x {d}", fontsize=9)
+    ax.set_title(f"token matrix: {n} x {d}" + (f", first {max_tokens} rows" if n > max_tokens else ""), fontsize=9)
     return picture
 
 

@@ -40,14 +40,21 @@ def as_filters(weight: torch.Tensor, in_chans: int | None = None) -> torch.Tenso
 
 
 def plot_filters(
-    weight: torch.Tensor, *, in_chans: int | None = None, max_filters: int = 32, columns: int = 8, size: float = 5.0
+    weight: torch.Tensor,
+    *,
+    in_chans: int | None = None,
+    max_filters: int = 32,
+    columns: int = 8,
+    size: float = 5.0,
+    source: str | None = None,
 ) -> Figure:
     """The projection rows as little ``C x P x P`` pictures, one per embedding dimension.
 
     ``weight`` is ``proj.weight`` ``(D, C, P, P)`` or a linear weight ``(D, C*P*P)``. Each filter is
     scaled by its own largest absolute weight, so the colour bar runs from -1 to 1 of that maximum:
     mid-grey (RGB) or white (one channel) is 0; an RGB filter shows which colour and where a patch must be
-    bright to excite it. Filter ``row label + column label`` sits at that row and column.
+    bright to excite it. Filter ``row label + column label`` sits at that row and column. ``source`` (say where
+    the weights came from, e.g. ``"random weights (untrained)"``) is added to the title.
     """
     filters = as_filters(weight, in_chans)
     d, c, p, _ = filters.shape
@@ -75,7 +82,8 @@ def plot_filters(
     label = "weight / filter's max" + (" (each channel; 0 = mid-grey)" if colour else "")
     add_colorbar(fig, ScalarMappable(Normalize(-1, 1), cmap), ax, label=label)
     more = f", first {len(shown)} shown" if d > len(shown) else ""
-    ax.set_title(f"{d} filters of {c}x{p}x{p}, one per embedding dimension{more}", fontsize=9)
+    title = f"{d} filters of {c}x{p}x{p}, one per embedding dimension{more}"
+    ax.set_title(title + (f":\n{source}" if source else ""), fontsize=9)
     shown_as = "in colour, mid-grey for 0" if colour else "on a blue-to-red scale, white for 0"
     return set_description(
         fig,
