@@ -48,8 +48,9 @@ _CLAIMS = {
     ),
     "d": (
         False,
-        "the ViT paper's pretraining is supervised (image classification on ImageNet-21k or JFT-300M, quoted in "
-        "the notebook); the self-supervised MAE came a year later, from other authors.",
+        "the ViT paper's results come from supervised pretraining (classifying the images of ImageNet-21k or "
+        "JFT-300M, quoted in the notebook); the MAE, which pretrains a ViT without labels, came later, from other "
+        "authors.",
     ),
 }
 
