@@ -84,9 +84,10 @@ def test_the_fingerprint_tells_weights_apart():
 # --- notebook 10's two shipped models: the ViT on translated digits and the MAE (tools/train_reference_model.py
 # --model translated / --model mae). The recorded prefixes are compared at rtol 3e-5 on the losses: other CPU
 # kernels (AVX2, AVX-512, the generic ones: ATEN_CPU_CAPABILITY=default ...) change the last bits of each step's
-# float32 sums, and a few dozen training steps grow that to about 1e-6 relative (measured: under 5e-6 with the
-# generic kernels); a changed recipe (another seed, learning rate, batch or mask) moves the losses by more than 1e-2.
-# The weight fingerprints (per-tensor sums, some close to 0) are compared at 1e-4 absolute on top.
+# float32 sums, and 20-90 training steps grow that to about 1e-7 relative (measured: 2e-7 with the generic
+# kernels); a changed recipe (another seed, learning rate, batch or mask) moves the losses by more than 1e-2.
+# The weight fingerprints (per-tensor sums of up to 16k weights, some close to 0) are compared like the digits
+# ViT's, at 1e-3: the generic kernels move one of the translated model's by 2.8e-4 after its 90 steps.
 
 TRANSLATED = ROOT / "vitlib" / "weights" / "translated_digits_vit.safetensors"
 MAE = ROOT / "vitlib" / "weights" / "digits_mae_p4.safetensors"
@@ -149,7 +150,7 @@ def test_the_script_reproduces_the_translated_models_first_epoch(one_thread):
     torch.testing.assert_close(torch.tensor(history.loss), recorded, rtol=3e-5, atol=0)
     got = torch.tensor(script.fingerprint(model), dtype=torch.float64)
     torch.testing.assert_close(got, torch.tensor(json.loads(meta["prefix_fingerprint"]), dtype=torch.float64),
-                               rtol=1e-4, atol=1e-4)  # fmt: skip
+                               rtol=1e-3, atol=1e-3)  # fmt: skip
 
 
 def test_the_script_reproduces_the_maes_first_steps(one_thread):
@@ -163,4 +164,4 @@ def test_the_script_reproduces_the_maes_first_steps(one_thread):
     torch.testing.assert_close(full, recorded, rtol=3e-5, atol=1e-5)  # (train_loss is rounded to 5 digits)
     got = torch.tensor(script.fingerprint(mae), dtype=torch.float64)
     torch.testing.assert_close(got, torch.tensor(json.loads(meta["prefix_fingerprint"]), dtype=torch.float64),
-                               rtol=1e-4, atol=1e-4)  # fmt: skip
+                               rtol=1e-3, atol=1e-3)  # fmt: skip
