@@ -437,6 +437,21 @@ ROWS = [
         r"test_fraction must be in \(0, 1\); got 1.0",
     ),
     row("load_digits seed -1", lambda: data.load_digits(seed=-1), ValueError, "seed .* got -1"),
+    row(
+        "load_translated_digits canvas too small",
+        lambda: data.load_translated_digits(canvas=12),
+        ValueError,
+        r"canvas \(12\) must be at least the scaled digit's side, 8 \* scale = 16",
+    ),
+    row(
+        "load_translated_digits copies 0",
+        lambda: data.load_translated_digits(copies=0),
+        ValueError,
+        "copies must be a positive whole number; got 0",
+    ),
+    row(
+        "load_translated_digits scale float", lambda: data.load_translated_digits(scale=1.5), TypeError, "scale .* 1.5"
+    ),
     row("make_shapes n float", lambda: data.make_shapes(n=10.0), TypeError, "n .* got 10.0"),
     row("make_shapes noise -1", lambda: data.make_shapes(n=2, noise=-1), ValueError, "noise must be >= 0; got -1"),
     row(

@@ -7,7 +7,7 @@ import pytest
 import torch
 from sklearn.datasets import load_sample_image
 
-from vitlib.data import PHOTOS, load_digits, load_photo
+from vitlib.data import PHOTOS, load_digits, load_photo, load_translated_digits
 
 
 @pytest.mark.parametrize("name", PHOTOS)
@@ -116,3 +116,63 @@ def test_digit_splits_refuse_a_bad_fraction(kwargs, match):
 
     with pytest.raises(ValueError, match=match):
         load_digit_splits(**kwargs)
+
+
+# --- the translated digits (notebook 10) -------------------------------------------------------------------------
+
+
+def _offsets(image: torch.Tensor, digit: torch.Tensor, scale: int = 2) -> list[tuple[int, int]]:
+    """Every place where ``digit`` scaled ``scale`` times sits on ``image`` with nothing else on the canvas."""
+    big = digit.repeat_interleave(scale, -2).repeat_interleave(scale, -1)
+    side, canvas = big.shape[-1], image.shape[-1]
+    found = []
+    for top in range(canvas - side + 1):
+        for left in range(canvas - side + 1):
+            rest = image.clone()
+            crop = rest[..., top : top + side, left : left + side]
+            if torch.equal(crop, big):
+                crop.zero_()
+                if not rest.any():
+                    found.append((top, left))
+    return found
+
+
+def test_translated_digits_shapes_labels_and_split():
+    digits = load_digits(seed=0)
+    moved = load_translated_digits(seed=0)
+    assert moved.x_train.shape == (4 * 1437, 1, 24, 24) and moved.x_test.shape == (360, 1, 24, 24)
+    assert moved.x_train.dtype == torch.float32 and 0 <= moved.x_train.min() and moved.x_train.max() <= 1
+    # the labels are load_digits' own, the training ones repeated once per copy
+    assert torch.equal(moved.y_test, digits.y_test)
+    assert torch.equal(moved.y_train, digits.y_train.repeat(4))
+    # each image is its digit, scaled 2x, somewhere on a blank canvas: the pixel mass is 4x the digit's
+    torch.testing.assert_close(moved.x_test.sum(dim=(1, 2, 3)), 4 * digits.x_test.sum(dim=(1, 2, 3)))
+    torch.testing.assert_close(moved.x_train.sum(dim=(1, 2, 3)), 4 * digits.x_train.sum(dim=(1, 2, 3)).repeat(4))
+    for i in (0, 1, 2):
+        assert _offsets(moved.x_test[i], digits.x_test[i]), f"test image {i} is not its digit placed on the canvas"
+        for copy in range(4):
+            assert _offsets(moved.x_train[copy * 1437 + i], digits.x_train[i])
+
+
+def test_translated_digits_are_seeded_and_places_vary():
+    a, b = load_translated_digits(seed=0, copies=2), load_translated_digits(seed=0, copies=2)
+    assert torch.equal(a.x_train, b.x_train) and torch.equal(a.x_test, b.x_test)
+    other = load_translated_digits(seed=1, copies=2)
+    assert not torch.equal(a.x_test, other.x_test)
+    digits = load_digits(seed=0)
+    places = {_offsets(a.x_test[i], digits.x_test[i])[0] for i in range(40)}
+    assert len(places) > 20  # 81 places on a 24 x 24 canvas: 40 digits land on many of them
+    tops = [p[0] for p in places] + [p[1] for p in places]
+    assert min(tops) >= 0 and max(tops) <= 8
+    # the two copies of one training digit are placed independently
+    assert not torch.equal(a.x_train[:1437], a.x_train[1437:])
+
+
+def test_translated_digits_other_canvas_and_scale():
+    moved = load_translated_digits(canvas=16, scale=1, copies=1, seed=0)
+    assert moved.x_train.shape == (1437, 1, 16, 16)
+    digits = load_digits(seed=0)
+    assert _offsets(moved.x_test[0], digits.x_test[0], scale=1)
+    exact = load_translated_digits(canvas=16, scale=2, copies=1, seed=0)  # fits in one place only
+    big = digits.x_test.repeat_interleave(2, -2).repeat_interleave(2, -1)
+    assert torch.equal(exact.x_test, big)

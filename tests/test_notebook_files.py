@@ -31,6 +31,7 @@ SERIES = [
     "07_vit_vae",
     "08_beyond_classification",
     "09_vit_vs_cnn",
+    "10_pretraining",
 ]
 # The labs: taken after notebook 06 in class, or on their own; numbered after the path, which need not reach them.
 LABS = ["11_why_the_block", "12_when_a_vit_does_not_learn"]

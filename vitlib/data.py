@@ -1,7 +1,10 @@
 """Data that ships inside scikit-learn, so nothing is downloaded at run time.
 
 - the two sample photos, ``china.jpg`` and ``flower.jpg`` (427 x 640 RGB);
-- the handwritten digits (1,797 images of 8 x 8, ten classes).
+- the handwritten digits (1,797 images of 8 x 8, ten classes);
+
+and, generated from them with a seed, the digits placed at random on a larger canvas
+(:func:`load_translated_digits`, notebook 10), a task where *where* a stroke is varies from image to image.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ __all__ = [
     "load_digit_splits",
     "load_digits",
     "load_photo",
+    "load_translated_digits",
     "make_shapes",
     "stratified_subset",
 ]
@@ -102,6 +106,44 @@ def load_digits(*, test_fraction: float = 0.2, seed: int = 0) -> Digits:
     idx = np.arange(len(y))
     train, test = train_test_split(idx, test_size=test_fraction, random_state=seed, stratify=bunch.target)
     return Digits(x[train], y[train], x[test], y[test])
+
+
+def load_translated_digits(
+    *, canvas: int = 24, scale: int = 2, copies: int = 4, test_fraction: float = 0.2, seed: int = 0
+) -> Digits:
+    """The digits of :func:`load_digits` (the same split), scaled up and placed at random on a blank canvas.
+
+    Each 8 x 8 digit is enlarged ``scale`` times (every pixel becomes ``scale x scale`` equal pixels) and put at a
+    random place (a whole-pixel offset, uniform over every place where it fits) on a ``canvas x canvas`` black
+    image: each training digit ``copies`` times, at independent places, each test digit once. Returns a
+    :class:`Digits` of ``(copies * N_train, 1, canvas, canvas)`` and ``(N_test, 1, canvas, canvas)`` images
+    (training copies in blocks: all digits once, then all again, ...), with the labels repeated to match. The
+    places are drawn with ``seed`` (which also picks the split), so the same arguments give the same images.
+    With the defaults: 5,748 training and 360 test images of 24 x 24, 36 patches of 4 x 4.
+    """
+    canvas = positive_int(canvas, "canvas", example=24)
+    scale = positive_int(scale, "scale", example=2)
+    copies = positive_int(copies, "copies", example=4)
+    seed = nonnegative_int(seed, "seed", example=0)
+    side = 8 * scale
+    if canvas < side:
+        raise ValueError(
+            f"canvas ({canvas}) must be at least the scaled digit's side, 8 * scale = {side}, to hold it; "
+            f"pass canvas >= {side} or a smaller scale (e.g. canvas=24, scale=2)."
+        )
+    digits = load_digits(test_fraction=test_fraction, seed=seed)
+    generator = torch.Generator().manual_seed(seed)
+
+    def place(images: torch.Tensor) -> torch.Tensor:  # (n, 1, 8, 8) -> (n, 1, canvas, canvas)
+        big = images.repeat_interleave(scale, dim=-2).repeat_interleave(scale, dim=-1)  # (n, 1, side, side)
+        top, left = torch.randint(0, canvas - side + 1, (2, len(images)), generator=generator)
+        out = torch.zeros(len(images), 1, canvas, canvas)
+        for i in range(len(images)):
+            out[i, :, top[i] : top[i] + side, left[i] : left[i] + side] = big[i]
+        return out
+
+    x_train = torch.cat([place(digits.x_train) for _ in range(copies)])
+    return Digits(x_train, digits.y_train.repeat(copies), place(digits.x_test), digits.y_test.clone())
 
 
 @dataclass(frozen=True)
