@@ -227,6 +227,20 @@ def test_train_digits_validates_on_a_part_of_the_training_digits_and_tests_once(
     assert run.evaluation.confusion.sum() == 360
 
 
+def test_fit_logs_the_training_accuracy_of_the_same_run_beside_the_validation_accuracy(digits):
+    """train_accuracy=True: per epoch, the accuracy on the training images as given; the run itself is unchanged."""
+    x, y, vx, vy = digits.x_train[:64], digits.y_train[:64], digits.x_test[:32], digits.y_test[:32]
+    plain = small_model()
+    reference = fit(plain, x, y, epochs=3, val_images=vx, val_labels=vy, progress=False, max_shift=0.0, elastic=0.0)
+    model = small_model()
+    history = fit(model, x, y, epochs=3, val_images=vx, val_labels=vy, train_accuracy=True, progress=False,
+                  max_shift=0.0, elastic=0.0)  # fmt: skip
+    assert history.loss == reference.loss and history.val_accuracy == reference.val_accuracy  # the same training
+    assert len(history.train_accuracy) == 3
+    assert history.train_accuracy[-1] == evaluate(model, x, y).accuracy
+    assert "train_accuracy" not in reference.logs
+
+
 def test_progress_bar_shows_loss_and_accuracy(digits, capsys):
     model = small_model()
     fit(

@@ -184,6 +184,7 @@ def fit(
     config: TrainConfig | None = None,
     val_images: torch.Tensor | None = None,
     val_labels: torch.Tensor | None = None,
+    train_accuracy: bool = False,
     progress: bool = True,
     **overrides,
 ) -> History:
@@ -192,7 +193,9 @@ def fit(
     ``model`` is any ``nn.Module`` mapping ``(B, C, H, W)`` to logits ``(B, classes)`` (a ViT, a CNN...).
     Keywords override fields of ``config`` (``fit(model, x, y, epochs=5)``). ``config.epochs`` passes over
     the data become ``epochs * ceil(N / batch_size)`` steps of the engine; per epoch the history logs
-    ``train_loss`` (its mean) and, with validation data, ``val_accuracy``. Everything random (order,
+    ``train_loss`` (its mean), with validation data ``val_accuracy``, and with ``train_accuracy=True`` the
+    accuracy on the training images themselves (as given, without augmentation), ``train_accuracy``: beside
+    ``val_accuracy``, the signature of overfitting, from one run. Everything random (order,
     augmentation, mixup, dropout) is drawn from ``config.seed``; the global random state is left as it was.
     With ``ema_decay`` set, the model ends up holding the averaged weights.
     """
@@ -249,6 +252,8 @@ def fit(
             accuracy = evaluate(ema or model, val_images, val_labels).accuracy
             history.logs.setdefault("val_accuracy", []).append(accuracy)
             postfix["val acc"] = f"{accuracy:.3f}"
+        if train_accuracy:
+            history.logs.setdefault("train_accuracy", []).append(evaluate(ema or model, images, labels).accuracy)
         return postfix
 
     history = run_training(
