@@ -126,3 +126,30 @@ def test_run_by_hand_returns_the_result_and_restores_the_profiler():
     with pytest.raises(ZeroDivisionError):
         run_by_hand(lambda: 1 / 0, (), [])
     assert sys.getprofile() is before
+
+
+# --- the one mechanism for judgement questions and predict-then-run (vitlib.exercises) ------------------------------
+
+
+def test_judge_choice_reads_a_letter_loosely_and_explains_every_option():
+    from vitlib.exercises import judge_choice, letter_answer
+
+    options = {"a": (False, "not a: why"), "b": (True, "b: because"), "C": (False, "not C")}
+    for given in ("b", " B ", "(b)", "'b'"):
+        verdict = judge_choice(given, options)
+        assert verdict and verdict.message == "b: because"
+    wrong = judge_choice("c", options)
+    assert not wrong and wrong.message == "not C" and letter_answer("c", options) == "C"
+    for bad in ("e", 3, None, "ab"):
+        verdict = judge_choice(bad, options)
+        assert not verdict and "give one letter, 'a', 'b' or 'C'" in verdict.message
+
+
+def test_reveal_runs_nothing_until_a_prediction_is_given():
+    from vitlib.exercises import correct, reveal
+
+    ran = []
+    waiting = reveal(None, lambda: ran.append(1) or correct("shown"), ask="a number")
+    assert not waiting and "first write your prediction (a number)" in waiting.message and not ran
+    shown = reveal(3, lambda: ran.append(1) or correct("shown"), ask="a number")
+    assert shown and shown.message == "shown" and ran == [1]

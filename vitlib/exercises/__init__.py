@@ -80,6 +80,25 @@ def whole_answer(answer) -> int | None:
         return None
 
 
+def letter_answer(answer, options) -> str | None:
+    """``answer`` as one of the letters of ``options`` (case, spaces, brackets and quotes ignored), or None."""
+    if not isinstance(answer, str):
+        return None
+    given = answer.strip().strip("()\"'").strip().lower()
+    return next((letter for letter in options if letter.lower() == given), None)
+
+
+def judge_choice(answer, options: dict[str, tuple[bool, str]]) -> Feedback:
+    """A judgement question answered with one letter: ``options`` maps each letter to ``(right, explanation)``,
+    and every answer, right or wrong, gets its own explanation."""
+    letter = letter_answer(answer, options)
+    if letter is None:
+        *first, last = [f"'{k}'" for k in options]
+        return not_yet(f"give one letter, {', '.join(first)} or {last}; got {answer!r}.")
+    passed, message = options[letter]
+    return (correct if passed else not_yet)(message)
+
+
 def reveal(prediction, run: Callable[[], object], *, ask: str) -> object:
     """Predict, then run: ``run()`` is called, and what it returns is shown, only once ``prediction`` is given.
 

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..checks import whole
-from . import Shortcut, by_hand_message, checker, correct, not_yet, run_by_hand
+from . import Shortcut, by_hand_message, checker, correct, judge_choice, not_yet, run_by_hand
 
 __all__ = ["check_gradient_rows", "check_lookup_as_matmul", "check_predicted_shape"]
 
@@ -44,11 +44,7 @@ def check_gradient_rows(answer) -> object:
     """Predict, then run: the table ``nn.Embedding(10, 8)`` reads the ids ``[1, 2, 3, 4, 5, 0]`` and the loss is the
     sum of the six vectors. Which rows of its weight get a nonzero gradient? One letter: ``"a"`` all 10, ``"b"``
     rows 0 to 5 (the ids used), ``"c"`` only row 0, ``"d"`` none."""
-    letter = answer.strip().lower().strip("()\"'") if isinstance(answer, str) else None
-    if letter not in _GRADIENT_ROWS:
-        return not_yet(f"give one letter, 'a', 'b', 'c' or 'd'; got {answer!r}.")
-    passed, message = _GRADIENT_ROWS[letter]
-    return (correct if passed else not_yet)(message)
+    return judge_choice(answer, _GRADIENT_ROWS)
 
 
 def _indexes_a_float_table(args, kwargs) -> bool:

@@ -9,7 +9,7 @@ from torch import nn
 from .. import patches, routes
 from ..checks import whole
 from ..patches import patchify
-from . import Shortcut, by_hand_message, checker, correct, not_yet, run_by_hand, sentence
+from . import Shortcut, by_hand_message, checker, correct, judge_choice, not_yet, run_by_hand, sentence
 
 __all__ = ["check_patchify", "check_permute_fix", "check_same_tokens"]
 
@@ -124,11 +124,7 @@ def check_same_tokens(answer) -> object:
     gives exactly the tokens of ``vitlib.patchify``? One letter: ``"a"`` the width unfolded before the height,
     ``"b"`` ``reshape`` in place of ``contiguous().view``, ``"c"`` ``F.unfold`` without the transpose, ``"d"``
     ``permute(0, 3, 2, 1, 4, 5)``."""
-    letter = answer.strip().lower().strip("()\"'") if isinstance(answer, str) else None
-    if letter not in _SAME_TOKENS:
-        return not_yet(f"give one letter, 'a', 'b', 'c' or 'd'; got {answer!r}.")
-    passed, message = _SAME_TOKENS[letter]
-    return (correct if passed else not_yet)(message)
+    return judge_choice(answer, _SAME_TOKENS)
 
 
 @checker

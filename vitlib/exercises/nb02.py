@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from ..patches import patchify
-from . import checker, correct, not_yet
+from . import checker, correct, judge_choice, not_yet
 
 __all__ = ["check_conv_to_linear", "check_overlapping"]
 
@@ -43,11 +43,7 @@ def check_overlapping(answer) -> object:
     """Predict, then run: ``nn.Conv2d(3, 512, kernel_size=16, stride=8)`` on a 32 x 32 image. One letter: ``"a"``
     still the Linear on ``patchify``'s patches, ``"b"`` a linear map of overlapping windows that ``F.unfold`` with
     stride 8 cuts, ``"c"`` no longer linear, ``"d"`` four times the parameters."""
-    letter = answer.strip().lower().strip("()\"'") if isinstance(answer, str) else None
-    if letter not in _OVERLAPPING:
-        return not_yet(f"give one letter, 'a', 'b', 'c' or 'd'; got {answer!r}.")
-    passed, message = _OVERLAPPING[letter]
-    return (correct if passed else not_yet)(message)
+    return judge_choice(answer, _OVERLAPPING)
 
 
 @checker

@@ -4,13 +4,9 @@ dimension)."""
 
 from __future__ import annotations
 
-from . import checker, correct, not_yet
+from . import checker, judge_choice
 
 __all__ = ["check_batch_dimension", "check_head_before_attention"]
-
-
-def _letter(answer) -> str | None:
-    return answer.strip().lower().strip("()\"'") if isinstance(answer, str) else None
 
 
 _HEAD_BEFORE_ATTENTION = {
@@ -45,11 +41,7 @@ def check_head_before_attention(answer) -> object:
     """Predict, then run: a classifier on the [CLS] row of ``prepend_cls_token(patch_embed(images), cls_token)``,
     with no attention in between, trained on 10 balanced classes. One letter: ``"a"`` about a ViT's accuracy,
     ``"b"`` chance (10 %), ``"c"`` better than chance through patch_embed, ``"d"`` it cannot train."""
-    letter = _letter(answer)
-    if letter not in _HEAD_BEFORE_ATTENTION:
-        return not_yet(f"give one letter, 'a', 'b', 'c' or 'd'; got {answer!r}.")
-    passed, message = _HEAD_BEFORE_ATTENTION[letter]
-    return (correct if passed else not_yet)(message)
+    return judge_choice(answer, _HEAD_BEFORE_ATTENTION)
 
 
 _BATCH_DIMENSION = {
@@ -82,8 +74,4 @@ def check_batch_dimension(answer) -> object:
     """Predict, then run: ``cls = nn.Parameter(torch.zeros(32, 1, D))`` and ``torch.cat([cls, tokens], dim=1)``,
     on a batch of 10 images. One letter: ``"a"`` it broadcasts, ``"b"`` it raises, ``"c"`` it uses the first 10
     tokens, ``"d"`` the parameter adapts."""
-    letter = _letter(answer)
-    if letter not in _BATCH_DIMENSION:
-        return not_yet(f"give one letter, 'a', 'b', 'c' or 'd'; got {answer!r}.")
-    passed, message = _BATCH_DIMENSION[letter]
-    return (correct if passed else not_yet)(message)
+    return judge_choice(answer, _BATCH_DIMENSION)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from . import checker, correct, not_yet
+from . import checker, correct, judge_choice, not_yet
 
 __all__ = ["check_tell_apart", "check_unshuffle"]
 
@@ -71,8 +71,4 @@ def check_tell_apart(answer) -> object:
     """Predict, then run: which change to the photo (4 x 4 patches of 56 px) can a model without positions tell
     apart from the photo? One letter: ``"a"`` the patches in another order, ``"b"`` top and bottom halves swapped,
     ``"c"`` rolled 56 px to the right, ``"d"`` mirrored left to right."""
-    letter = answer.strip().lower().strip("()\"'") if isinstance(answer, str) else None
-    if letter not in _TELL_APART:
-        return not_yet(f"give one letter, 'a', 'b', 'c' or 'd'; got {answer!r}.")
-    passed, message = _TELL_APART[letter]
-    return (correct if passed else not_yet)(message)
+    return judge_choice(answer, _TELL_APART)

@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..attention import Attention
-from . import Shortcut, by_hand_message, checker, correct, not_yet, run_by_hand
+from . import Shortcut, by_hand_message, checker, correct, judge_choice, not_yet, run_by_hand
 
 __all__ = ["check_multi_head", "check_zeroed_branches"]
 
@@ -137,8 +137,4 @@ def check_zeroed_branches(answer) -> object:
     """Predict, then run: a ``vitlib.Block`` with ``attn.proj`` and ``mlp.fc2`` set to zero (weights and biases).
     What is ``block(x)[0]``? One letter: ``"a"`` zeros, ``"b"`` x itself, ``"c"`` LayerNorm(x), ``"d"`` something
     else."""
-    letter = answer.strip().lower().strip("()\"'") if isinstance(answer, str) else None
-    if letter not in _ZEROED:
-        return not_yet(f"give one letter, 'a', 'b', 'c' or 'd'; got {answer!r}.")
-    passed, message = _ZEROED[letter]
-    return (correct if passed else not_yet)(message)
+    return judge_choice(answer, _ZEROED)

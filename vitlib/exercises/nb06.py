@@ -10,7 +10,7 @@ import contextlib
 import torch
 
 from .. import analysis
-from . import checker, correct, not_yet, whole_answer
+from . import checker, correct, judge_choice, not_yet, whole_answer
 
 __all__ = ["check_attention_shape", "check_patch_size_params", "check_rollout"]
 
@@ -55,12 +55,9 @@ def check_patch_size_params(answer) -> object:
     width and depth, what happens to the parameters? One letter: ``"a"`` about 4x more (four times the tokens),
     ``"b"`` the blocks grow (attention over 17 tokens), ``"c"`` the blocks stay; the patch embedding shrinks by as
     much as the position table grows, ``"d"`` nothing changes in any part."""
-    letter = answer.strip().lower().strip("()\"'") if isinstance(answer, str) else None
-    if letter not in _PATCH_PARTS:
-        return not_yet(f"give one letter, 'a', 'b', 'c' or 'd'; got {answer!r}.")
-    passed, message = _PATCH_PARTS[letter]
-    if not passed:
-        return not_yet(message)
+    verdict = judge_choice(answer, _PATCH_PARTS)
+    if not verdict:
+        return verdict
     (e4, t4, b4), (e2, t2, b2) = _part_counts("digits_p4"), _part_counts("digits")
     return correct(
         f"blocks {b4:,} in both; patch embedding {e4:,} -> {e2:,} (D x C*P*P + D: 16 pixels per patch, then 4); "

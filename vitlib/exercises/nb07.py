@@ -6,23 +6,9 @@ one letter each, with an explanation for every option.
 
 from __future__ import annotations
 
-from . import checker, correct, not_yet
+from . import checker, judge_choice
 
 __all__ = ["check_collapsed_code", "check_confident_code"]
-
-
-def _letter(answer, options: dict) -> str | None:
-    letter = answer.strip().lower().strip("()\"'") if isinstance(answer, str) else None
-    return letter if letter in options else None
-
-
-def _verdict(answer, options: dict):
-    letter = _letter(answer, options)
-    if letter is None:
-        choices = ", ".join(f"'{k}'" for k in options)
-        return not_yet(f"give one letter, one of {choices}; got {answer!r}.")
-    passed, message = options[letter]
-    return (correct if passed else not_yet)(message)
 
 
 _CONFIDENT = {
@@ -55,7 +41,7 @@ def check_confident_code(answer) -> object:
     """Predict, then run: an encoder answers μ = 0 and log σ² = -4 in every one of its 16 latent dimensions. Its
     KL(N(μ, σ²) || N(0, I)) is ``"a"`` 0 (μ is the prior's mean), ``"b"`` about 1.5, ``"c"`` about 24,
     ``"d"`` negative (the code is narrower than the prior)."""
-    return _verdict(answer, _CONFIDENT)
+    return judge_choice(answer, _CONFIDENT)
 
 
 _COLLAPSED = {
@@ -90,4 +76,4 @@ def check_collapsed_code(answer) -> object:
     """Predict, then run: set the weights and biases of the trained model's μ and log σ² heads to zero, so that its
     KL is exactly 0 for every digit. Its reconstructions of 12 test digits are ``"a"`` the twelve digits, blurrier,
     ``"b"`` twelve copies of one picture, ``"c"`` random noise, ``"d"`` as good as before: KL 0 is the best score."""
-    return _verdict(answer, _COLLAPSED)
+    return judge_choice(answer, _COLLAPSED)

@@ -9,7 +9,7 @@ import itertools
 
 import torch
 
-from . import checker, correct, not_yet
+from . import checker, correct, judge_choice, not_yet
 
 __all__ = ["check_fuse_qkv", "check_hidden_only", "check_one_patch"]
 
@@ -36,15 +36,6 @@ def check_fuse_qkv(answer) -> object:
             return not_yet("the right blocks in the wrong order: timm reads q = rows [:D], k = [D:2D], v = [2D:].")
         return not_yet("the rows are not q, k and v stacked as they are; don't transpose or mix them.")
     return correct("torch.cat([q, k, v], dim=0): timm's qkv rows are q | k | v, and its forward splits them back.")
-
-
-def _verdict(answer, options: dict):
-    letter = answer.strip().lower().strip("()\"'") if isinstance(answer, str) else None
-    if letter not in options:
-        choices = ", ".join(f"'{k}'" for k in options)
-        return not_yet(f"give one letter, one of {choices}; got {answer!r}.")
-    passed, message = options[letter]
-    return (correct if passed else not_yet)(message)
 
 
 _ONE_PATCH = {
@@ -78,7 +69,7 @@ def check_one_patch(answer) -> object:
     """Predict, then run: paint the top-left 4 x 4 patch of a test image white and run the trained dense model
     (2 blocks, a linear head on each patch token) again. Of its 64 logits, the ones that change are ``"a"`` only the
     painted patch's, ``"b"`` all 64, ``"c"`` the painted patch's and its neighbours', ``"d"`` none."""
-    return _verdict(answer, _ONE_PATCH)
+    return judge_choice(answer, _ONE_PATCH)
 
 
 _HIDDEN_ONLY = {
@@ -113,4 +104,4 @@ def check_hidden_only(answer) -> object:
     ``"b"`` redrawing a visible patch is copying the input, which teaches nothing about the hidden ones,
     ``"c"`` the decoder never sees the visible patches, so it could not redraw them, ``"d"`` otherwise the mask
     token would get no gradient."""
-    return _verdict(answer, _HIDDEN_ONLY)
+    return judge_choice(answer, _HIDDEN_ONLY)

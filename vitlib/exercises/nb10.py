@@ -4,7 +4,7 @@ the frozen MAE encoder beat the ViT trained from scratch?) and the "Your turn" e
 
 from __future__ import annotations
 
-from . import checker, correct, not_yet
+from . import checker, correct, judge_choice, not_yet
 
 __all__ = ["check_probe", "check_supported_claim"]
 
@@ -58,8 +58,4 @@ _CLAIMS = {
 @checker
 def check_supported_claim(answer) -> object:
     """Which claim do the notebook's measurements support? One letter ``"a"`` to ``"d"`` (the notebook lists them)."""
-    letter = answer.strip().lower().strip("()") if isinstance(answer, str) else None
-    if letter not in _CLAIMS:
-        return not_yet(f"give one letter, 'a', 'b', 'c' or 'd'; got {answer!r}.")
-    passed, message = _CLAIMS[letter]
-    return (correct if passed else not_yet)(message)
+    return judge_choice(answer, _CLAIMS)

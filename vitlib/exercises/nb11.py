@@ -9,16 +9,9 @@ import numbers
 
 import torch
 
-from . import checker, correct, not_yet
+from . import checker, correct, letter_answer, not_yet
 
 __all__ = ["check_first_fix", "check_fixed_block", "check_score_variance", "check_stuck_run"]
-
-
-def _letter(answer, options: str) -> str | None:
-    """``answer`` as one lower-case letter of ``options``, or None."""
-    if isinstance(answer, str) and answer.strip().lower().strip("()") in options:
-        return answer.strip().lower().strip("()")
-    return None
 
 
 _STUCK = {
@@ -51,7 +44,7 @@ _STUCK = {
 def check_stuck_run(answer) -> object:
     """Predict, then run: which of the four runs (post- or pre-norm, with or without warm-up) learns nothing?
     One letter: ``"a"`` post-norm without warm-up, ``"b"`` post-norm with, ``"c"`` pre-norm without, ``"d"`` none."""
-    letter = _letter(answer, "abcd")
+    letter = letter_answer(answer, "abcd")
     if letter is None:
         return not_yet(f"give one letter, 'a', 'b', 'c' or 'd'; got {answer!r}.")
     passed, message = _STUCK[letter]
@@ -191,7 +184,7 @@ _FIRST_FIX = {
 def check_first_fix(answer) -> object:
     """Which change would you try first? One letter: ``"a"`` a lower learning rate, ``"b"`` a warm-up,
     ``"c"`` look for a missing residual connection, ``"d"`` remove the 1/sqrt(d)."""
-    letter = _letter(answer, "abcd")
+    letter = letter_answer(answer, "abcd")
     if letter is None:
         return not_yet(f"give one letter, 'a', 'b', 'c' or 'd'; got {answer!r}.")
     passed, message = _FIRST_FIX[letter]

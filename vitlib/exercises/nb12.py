@@ -13,7 +13,7 @@ import numbers
 import torch
 
 from .. import train as _train
-from . import Shortcut, by_hand_message, checker, correct, not_yet, run_by_hand
+from . import Shortcut, by_hand_message, checker, correct, letter_answer, not_yet, run_by_hand
 
 #: The four symptoms a planted bug can show, the same menu for every bug.
 SYMPTOMS = {
@@ -129,19 +129,12 @@ __all__ = [
 ]
 
 
-def _letter(answer, options: str) -> str | None:
-    """``answer`` as one lower-case letter of ``options``, or None."""
-    if isinstance(answer, str) and answer.strip().lower().strip("()") in options:
-        return answer.strip().lower().strip("()")
-    return None
-
-
 def _symptom_checker(bug: str):
     expected, right, hints = _BUGS[bug]
 
     @checker
     def check(answer) -> object:
-        letter = _letter(answer, "abcd")
+        letter = letter_answer(answer, "abcd")
         if letter is None:
             return not_yet(f"give one letter, 'a', 'b', 'c' or 'd' (the symptoms listed above); got {answer!r}.")
         if letter == expected:
@@ -177,7 +170,7 @@ _CURVE_HINTS = {
 @checker
 def check_eval_curve(answer) -> object:
     """Which of the unlabelled runs A, B, C, D was evaluated without ``model.eval()``? One letter."""
-    letter = answer.strip().upper().strip("()") if isinstance(answer, str) else None
+    letter = letter_answer(answer, EVAL_CURVES)
     if letter not in EVAL_CURVES:
         return not_yet(f"give one letter, 'A', 'B', 'C' or 'D'; got {answer!r}.")
     if EVAL_CURVES[letter] == "eval":
@@ -223,7 +216,7 @@ def check_report(answer) -> object:
     """Three settings were tried. Which number do you report? One letter: ``"a"`` the best test accuracy,
     ``"b"`` the best validation accuracy, ``"c"`` the test accuracy of the setting chosen on validation, read
     once, ``"d"`` the chosen setting's training accuracy."""
-    letter = _letter(answer, "abcd")
+    letter = letter_answer(answer, "abcd")
     if letter is None:
         return not_yet(f"give one letter, 'a', 'b', 'c' or 'd'; got {answer!r}.")
     passed, message = _REPORT[letter]
