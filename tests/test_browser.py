@@ -180,7 +180,7 @@ CASES = [
                 ("ArrowLeft",),
                 {".t-readout": r"^mask ratio 0\.45, seed 0: keep round\(196 x 0\.55\) = 108 "},
             ),
-            Keys(".t-slider .widget-readout"),
+            Keys(".t-value input"),  # the slider's typed value box
             Keys(".t-seed input", ("Control+A", "3", "Enter")),
         ),
     ),

@@ -390,7 +390,16 @@ def _check_merge(room: Classroom, student: str) -> None:
     """``student`` edits notebook 00 and saves; the instructor commits; the link again: both are there."""
     page, clone = room.pages[student], room.clone(student)
     notebook = clone / IN_REPOSITORY
-    old, mine = "answer = None  # your code here, e.g. (N, D)", f"answer = (196, 768)  # {student}'s answer"
+    # the first exercise line of notebook 00 that the learner fills in ("answer = None  # your code here ...")
+    cells = json.loads(notebook.read_text())["cells"]
+    old = next(
+        line.rstrip("\n")
+        for cell in cells
+        if cell["cell_type"] == "code"
+        for line in cell["source"]
+        if re.match(r"(answer|prediction) = None  # your code here", line)
+    )
+    mine = f"{old.split(' = ')[0]} = 'b'  # {student}'s answer"
     assert page.evaluate(EDIT_AND_SAVE, [LANDING, old, mine]) == "saved", f"{student} could not save {LANDING}"
     assert mine in notebook.read_text(), f"{student}'s saved edit is not in {notebook}"
     new_title, commit = _instructor_commit(room.origin)
