@@ -153,3 +153,13 @@ def test_reveal_runs_nothing_until_a_prediction_is_given():
     assert not waiting and "first write your prediction (a number)" in waiting.message and not ran
     shown = reveal(3, lambda: ran.append(1) or correct("shown"), ask="a number")
     assert shown and shown.message == "shown" and ran == [1]
+
+
+def test_result_problem_names_a_refused_shortcut_or_a_result_that_is_not_a_tensor():
+    from vitlib.exercises import result_problem
+
+    assert result_problem(torch.zeros(2), "f") is None
+    not_tensor = result_problem([1, 2], "my_patchify")
+    assert not not_tensor and not_tensor.message == "my_patchify must return a tensor; it returned list."
+    refused = result_problem(torch.zeros(2), "f", "vitlib.patchify", task="cut the patches", tools="reshape only")
+    assert not refused and "uses vitlib.patchify" in refused.message and "cut the patches by hand" in refused.message

@@ -28,6 +28,7 @@ import types
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+import torch
 from torch.overrides import TorchFunctionMode
 
 from ..checks import whole
@@ -78,6 +79,17 @@ def whole_answer(answer) -> int | None:
         return whole(answer, "answer")
     except (TypeError, ValueError):
         return None
+
+
+def result_problem(got, name: str, shortcut: str | None = None, *, task: str = "", tools: str = "") -> Feedback | None:
+    """The first problem with what the learner's function ``name`` returned, or None: a library shortcut it used
+    (``shortcut``, from :func:`run_by_hand`; ``task`` and ``tools`` say what the exercise asks instead), or a result
+    that is not a tensor."""
+    if shortcut:
+        return not_yet(by_hand_message(shortcut, task, tools))
+    if not isinstance(got, torch.Tensor):
+        return not_yet(f"{name} must return a tensor; it returned {type(got).__name__}.")
+    return None
 
 
 def letter_answer(answer, options) -> str | None:

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..checks import whole
-from . import Shortcut, by_hand_message, checker, correct, judge_choice, not_yet, run_by_hand
+from . import Shortcut, checker, correct, judge_choice, not_yet, result_problem, run_by_hand
 
 __all__ = ["check_gradient_rows", "check_lookup_as_matmul", "check_predicted_shape"]
 
@@ -98,10 +98,9 @@ def check_lookup_as_matmul(answer) -> object:
                 f"the product needs the table as it is (not weight.T). (The error was: {error})"
             )
         raise
-    if shortcut:
-        return not_yet(by_hand_message(shortcut, "pick the rows", "F.one_hot and a matrix product"))
-    if not isinstance(got, torch.Tensor):
-        return not_yet(f"lookup must return a tensor; it returned {type(got).__name__}.")
+    problem = result_problem(got, "lookup", shortcut, task="pick the rows", tools="F.one_hot and a matrix product")
+    if problem is not None:
+        return problem
     if tuple(got.shape) != (2, 7, dim):
         return not_yet(
             f"for ids of shape (2, 7) and weight (V, D) = ({vocab}, {dim}) the result must be (2, 7, {dim}); "

@@ -9,7 +9,7 @@ from torch import nn
 from .. import patches, routes
 from ..checks import whole
 from ..patches import patchify
-from . import Shortcut, by_hand_message, checker, correct, judge_choice, not_yet, run_by_hand, sentence
+from . import Shortcut, checker, correct, judge_choice, not_yet, result_problem, run_by_hand, sentence
 
 __all__ = ["check_patchify", "check_permute_fix", "check_same_tokens"]
 
@@ -56,10 +56,9 @@ def check_patchify(answer) -> object:
                 f"my_patchify failed on images of shape {shape} with P = {p}: {sentence(error)} "
                 "Compute the sizes from images.shape and the patch size instead of hard-coding the example's numbers."
             )
-        if shortcut:
-            return not_yet(by_hand_message(shortcut, "cut the patches", "reshape and permute"))
-        if not isinstance(got, torch.Tensor):
-            return not_yet(f"my_patchify must return a tensor; it returned {type(got).__name__}.")
+        problem = result_problem(got, "my_patchify", shortcut, task="cut the patches", tools="reshape and permute")
+        if problem is not None:
+            return problem
         if got.shape != want.shape:
             return not_yet(
                 f"for images of shape {shape} and P = {p} the result must be (B, N, C*P*P) = {tuple(want.shape)}; "

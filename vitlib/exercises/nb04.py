@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from . import checker, correct, judge_choice, not_yet
+from . import checker, correct, judge_choice, not_yet, result_problem
 
 __all__ = ["check_tell_apart", "check_unshuffle"]
 
@@ -24,8 +24,9 @@ def check_unshuffle(answer) -> object:
             perm = torch.randperm(n, generator=g)
         shuffled = outputs[:, perm]
         got = answer(shuffled, perm)
-        if not isinstance(got, torch.Tensor):
-            return not_yet(f"unshuffle must return a tensor; it returned {type(got).__name__}.")
+        problem = result_problem(got, "unshuffle")
+        if problem is not None:
+            return problem
         if got.shape != outputs.shape:
             return not_yet(f"the result must keep the shape {tuple(outputs.shape)}; got {tuple(got.shape)}.")
         if torch.equal(got, shuffled[:, perm]):

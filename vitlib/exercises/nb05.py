@@ -9,7 +9,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..attention import Attention
-from . import Shortcut, by_hand_message, checker, correct, judge_choice, not_yet, run_by_hand
+from . import Shortcut, checker, correct, judge_choice, not_yet, result_problem, run_by_hand
 
 __all__ = ["check_multi_head", "check_zeroed_branches"]
 
@@ -75,10 +75,10 @@ def check_multi_head(answer) -> object:
                         f"(B, N, D) before it ({error})."
                     )
                 raise
-            if shortcut:
-                return not_yet(by_hand_message(shortcut, "write the heads out", "attn.qkv, the softmax and attn.proj"))
-            if not isinstance(got, torch.Tensor):
-                return not_yet(f"multi_head must return a tensor; it returned {type(got).__name__}.")
+            tools = "attn.qkv, the softmax and attn.proj"
+            problem = result_problem(got, "multi_head", shortcut, task="write the heads out", tools=tools)
+            if problem is not None:
+                return problem
             if got.shape != x.shape:
                 return not_yet(
                     f"the output must have the input's shape (B, N, D) = {tuple(x.shape)}; got {tuple(got.shape)}."

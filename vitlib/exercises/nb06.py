@@ -10,7 +10,7 @@ import contextlib
 import torch
 
 from .. import analysis
-from . import checker, correct, judge_choice, not_yet, whole_answer
+from . import checker, correct, judge_choice, not_yet, result_problem, whole_answer
 
 __all__ = ["check_attention_shape", "check_patch_size_params", "check_rollout"]
 
@@ -148,8 +148,9 @@ def check_rollout(answer) -> object:
         if str(error) != _SHORTCUT:
             raise
         return not_yet("that calls vitlib.analysis's own rollout; write the four steps yourself with torch.")
-    if not isinstance(got, torch.Tensor):
-        return not_yet(f"rollout must return a tensor; it returned {type(got).__name__}.")
+    problem = result_problem(got, "rollout")
+    if problem is not None:
+        return problem
     expected = _rollout_reference(attention)
     if got.shape != expected.shape:
         return not_yet(f"the result should be (B, T, T) = {tuple(expected.shape)}; got {tuple(got.shape)}.")

@@ -9,7 +9,7 @@ import itertools
 
 import torch
 
-from . import checker, correct, judge_choice, not_yet
+from . import checker, correct, judge_choice, not_yet, result_problem
 
 __all__ = ["check_fuse_qkv", "check_hidden_only", "check_one_patch"]
 
@@ -23,8 +23,9 @@ def check_fuse_qkv(answer) -> object:
     g = torch.Generator().manual_seed(0)
     q, k, v = (torch.randn(6, 6, generator=g) for _ in range(3))
     got = answer(q, k, v)
-    if not isinstance(got, torch.Tensor):
-        return not_yet(f"fuse_qkv must return a tensor; it returned {type(got).__name__}.")
+    problem = result_problem(got, "fuse_qkv")
+    if problem is not None:
+        return problem
     if got.shape == (3, 6, 6):
         return not_yet("torch.stack adds a new axis: (3, D, D). nn.Linear(D, 3D) keeps a (3D, D) weight: concatenate.")
     if got.shape == (6, 18):
